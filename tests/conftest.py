@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = REPO / "scenarios"
+
+
+@pytest.fixture(autouse=True)
+def tutor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data folder, so nothing touches the user's."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("TUTOR_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def taxi_data() -> dict:
+    return json.loads((SCENARIOS / "a1_taxi_bogota.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def user_scenarios(tutor_home: Path) -> Path:
+    folder = tutor_home / "scenarios"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def shipped_ids() -> list[str]:
+    return json.loads((SCENARIOS / "index.json").read_text(encoding="utf-8"))["scenarios"]
+
+
+def copy_scenario(scenario_id: str, folder: Path) -> Path:
+    target = folder / f"{scenario_id}.json"
+    shutil.copy(SCENARIOS / f"{scenario_id}.json", target)
+    return target

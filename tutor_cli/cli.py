@@ -1,0 +1,164 @@
+"""The `tutor` command line. Commands parse options, build what they need, and map errors to
+exit codes: 0 success, 1 the session failed, 2 bad input (one line, never a traceback).
+
+Slow imports (textual, sounddevice, websockets, pydantic) happen inside the commands that need
+them, so `tutor list` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tutor_cli import __version__
+from tutor_cli.catalogue import LEVELS, Catalogue, check_scenario_id
+from tutor_cli.errors import BadInput
+
+app = typer.Typer(
+    name="tutor",
+    help="A terminal voice tutor: role-play lessons with a tutor you can talk to or type to.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ScenarioDirs = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--scenarios",
+        help="A folder of extra scenario files to add to the catalogue (repeatable).",
+        metavar="DIR",
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """A terminal voice tutor: role-play lessons with a tutor you can talk to or type to."""
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@app.command("list")
+def list_scenarios(
+    level: Annotated[
+        str | None, typer.Option(help=f"Only this CEFR level ({', '.join(LEVELS)}).")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Only this target language, e.g. 'es' or 'pt-BR'.")
+    ] = None,
+    as_json: JsonFlag = False,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """List the role-play scenarios."""
+    if level is not None and level.upper() not in LEVELS:
+        raise BadInput(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
+    entries = Catalogue.load(scenarios or []).filtered(level.upper() if level else None, language)
+    if as_json:
+        rows = [
+            {
+                "id": e.id,
+                "title": e.title,
+                "level": e.level,
+                "language": e.language,
+                "estimated_minutes": e.estimated_minutes,
+                "builtin": e.builtin,
+                "path": str(e.path),
+            }
+            for e in entries
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not entries:
+        print("No scenarios match.")
+        return
+    from tutor_cli.listing import format_table
+
+    rows = [(e.id, e.level, e.language, e.title, str(e.estimated_minutes)) for e in entries]
+    headers = ("id", "level", "language", "title", "min")
+    print(format_table(headers, rows, right_aligned=(4,), shrink=3))
+    count = f"{len(entries)} scenario{'' if len(entries) == 1 else 's'}"
+    print(f"\n{count}. Start one with: tutor call ID")
+
+
+def _load(scenario_id: str, extra_dirs: list[Path] | None) -> Any:
+    from tutor_cli.scenarios import load_scenario
+
+    check_scenario_id(scenario_id)  # before any file is touched
+    return load_scenario(Catalogue.load(extra_dirs or []).get(scenario_id).path)
+
+
+@app.command()
+def show(
+    scenario_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A scenario id from 'tutor list'.")
+    ],
+    as_json: JsonFlag = False,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Show a scenario: persona, goals, steps and vocabulary."""
+    scenario = _load(scenario_id, scenarios)
+    if as_json:
+        print(json.dumps(scenario.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    from tutor_cli.scenario_view import render_scenario
+
+    render_scenario(_console(), scenario)
+
+
+@app.command()
+def call(
+    scenario_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A scenario id from 'tutor list'.")
+    ],
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Start a lesson with the tutor."""
+    scenario = _load(scenario_id, scenarios)
+    print(
+        f"tutor: '{scenario.id}' is ready, but calls are not built yet in this version "
+        "(the offline engine and the call screen are on their way).",
+        file=sys.stderr,
+    )
+    raise typer.Exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        app(args=argv, prog_name="tutor", standalone_mode=True)
+    except BadInput as exc:
+        from tutor_cli.literal import printable
+
+        print(f"tutor: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Realtime protocol: events, the conversation state machine, the connection."""

@@ -1,0 +1,1 @@
+"""Tools the tutor can call; they run on the learner's machine."""
