@@ -144,6 +144,69 @@ def call(
     raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind. Anything but loopback exposes the engine.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario", help="Scenario for connections that name none with ?scenario=ID."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Refuse connections without 'Authorization: Bearer TOKEN'."),
+    ] = None,
+    pace: Annotated[
+        float,
+        typer.Option(
+            help="Stream speech this many times faster than real time after a 1 s lead "
+            "(0: as fast as it is made)."
+        ),
+    ] = 4.0,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Run the offline engine: a local OpenAI-Realtime-compatible server, until Ctrl+C."""
+    import asyncio
+
+    if scenario is not None:
+        check_scenario_id(scenario)
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--port: {port} is not a port number (0-65535)")
+    if pace < 0:
+        raise BadInput(f"--pace: {pace:g} must be 0 or more")
+    from tutor_cli.engine.server import OfflineEngine
+
+    async def run() -> None:
+        engine = OfflineEngine(
+            host=host,
+            port=port,
+            scenario=scenario,
+            token=token,
+            scenario_dirs=scenarios or [],
+            pace=pace,
+        )
+        await engine.start()
+        print(f"offline engine listening on {engine.url}", flush=True)
+        print(f"  OpenAI SDK: base_url={engine.sdk_base_url!r}", flush=True)
+        print(f"  scenario: ?scenario=ID, else {scenario or 'a generic partner'}", flush=True)
+        if token:
+            print("  clients must send: Authorization: Bearer <token>", flush=True)
+        print("Ctrl+C stops it.", flush=True)
+        try:
+            await engine.serve_forever()
+        finally:
+            await engine.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print("\nstopped.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:

@@ -1,0 +1,125 @@
+"""The offline engine's responsiveness, measured over loopback against `tutor serve`.
+
+1. Time from `response.create` to the first `response.output_audio.delta`, over 50 turns of a
+   lesson: median and p95 (target: median < 50 ms).
+2. Concurrency: N sessions ask for a reply at the same moment; how many can one engine process
+   serve with every session getting its first audio delta within 200 ms (target: >= 50).
+
+    uv run python benchmarks/engine_latency.py [--turns 50] [--max-sessions 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tutor_cli.realtime import events
+from tutor_cli.scenarios import load_scenario
+from tutor_cli.session import session_update
+
+SCENARIO = "a1_taxi_bogota"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def open_session(url: str) -> ClientConnection:
+    ws = await connect(f"{url}?scenario={SCENARIO}", max_size=None)
+    scenario = load_scenario(ROOT / "scenarios" / f"{SCENARIO}.json")
+    await ws.send(json.dumps(session_update(scenario)))
+    while json.loads(await ws.recv())["type"] != "session.updated":
+        pass
+    return ws
+
+
+async def first_audio(ws: ClientConnection, text: str | None) -> float:
+    """Seconds from response.create to the first audio delta; drains to response.done."""
+    if text is not None:
+        await ws.send(json.dumps(events.user_text(text)))
+    started = time.perf_counter()
+    await ws.send(json.dumps(events.response_create()))
+    latency = None
+    while True:
+        event = json.loads(await ws.recv())
+        if event["type"] == "response.output_audio.delta" and latency is None:
+            latency = time.perf_counter() - started
+        if event["type"] == "response.done":
+            assert latency is not None, "a response without audio"
+            return latency
+
+
+async def turn_latency(url: str, turns: int) -> list[float]:
+    ws = await open_session(url)
+    scenario = load_scenario(ROOT / "scenarios" / f"{SCENARIO}.json")
+    lines = [None] + [scenario.steps[i % len(scenario.steps)].model_answer for i in range(turns)]
+    out = []
+    for index, text in enumerate(lines[:turns]):
+        if index and index % len(scenario.steps) == 0:  # a fresh lesson keeps replies speech
+            await ws.close()
+            ws = await open_session(url)
+            text = None
+        out.append(await first_audio(ws, text))
+    await ws.close()
+    return out
+
+
+async def concurrent(url: str, sessions: int) -> list[float]:
+    sockets = [await open_session(url) for _ in range(sessions)]
+    try:
+        return list(await asyncio.gather(*(first_audio(ws, None) for ws in sockets)))
+    finally:
+        await asyncio.gather(*(ws.close() for ws in sockets))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=50)
+    parser.add_argument("--max-sessions", type=int, default=120)
+    args = parser.parse_args()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tutor_cli", "serve", "--port", "0", "--pace", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        url = server.stdout.readline().split()[-1]  # "offline engine listening on ws://…"
+        latencies = await turn_latency(url, args.turns)
+        print(f"first audio delta after response.create, {len(latencies)} turns:")
+        print(f"  median {statistics.median(latencies) * 1000:6.1f} ms   (target < 50 ms)")
+        print(f"  p95    {pct(latencies, 0.95) * 1000:6.1f} ms")
+        print("concurrent sessions, each asking for a reply at once:")
+        best = 0
+        for sessions in (10, 25, 50, 75, 100, 120):
+            if sessions > args.max_sessions:
+                break
+            worst = max(await concurrent(url, sessions))
+            ok = worst <= 0.2
+            print(
+                f"  {sessions:4d} sessions: slowest first delta {worst * 1000:7.1f} ms"
+                f" {'ok' if ok else 'over 200 ms'}"
+            )
+            if not ok:
+                break
+            best = sessions
+        print(f"sessions served within 200 ms: {best}   (target >= 50)")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

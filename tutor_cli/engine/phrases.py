@@ -1,0 +1,141 @@
+"""What the scripted tutor says around a scenario's own lines, per target language.
+
+A scenario supplies the role-play (opening, step lines, hints, model answers); these are the
+teacher's connecting words: praise, a correction's lead-in, "repeat after me", moving on.
+Languages without a table fall back to English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Phrases:
+    praise: tuple[str, ...]
+    not_quite: str  # an explicit correction (immediate style)
+    almost: str  # a gentle one
+    try_again: str  # no correction, just another go (end_of_session style)
+    repeat_after_me: str  # followed by the model answer
+    move_on: str  # after the model answer, whatever the learner said
+    did_not_catch: str  # a spoken turn the engine could not transcribe
+    one_way: str  # followed by the model answer, after an unchecked spoken turn
+    quiz_result: str  # takes {score}
+    farewell: str
+    lesson_over: str
+
+
+PHRASES: dict[str, Phrases] = {
+    "es": Phrases(
+        praise=("¡Muy bien!", "¡Perfecto!", "¡Excelente!", "¡Eso es!"),
+        not_quite="No exactamente.",
+        almost="Casi.",
+        try_again="A ver, otra vez.",
+        repeat_after_me="Repita conmigo:",
+        move_on="Bueno, sigamos.",
+        did_not_catch="Le escuché.",
+        one_way="Se puede decir así:",
+        quiz_result="Resultado del quiz: {score}. ¡Buen trabajo!",
+        farewell="¡Muchas gracias por la clase! ¡Hasta pronto!",
+        lesson_over="La lección ya terminó. ¡Hasta pronto!",
+    ),
+    "fr": Phrases(
+        praise=("Très bien !", "Parfait !", "Excellent !", "C'est ça !"),
+        not_quite="Pas tout à fait.",
+        almost="Presque.",
+        try_again="Encore une fois ?",
+        repeat_after_me="Répétez après moi :",
+        move_on="Bon, continuons.",
+        did_not_catch="Je vous ai entendu.",
+        one_way="On peut dire :",
+        quiz_result="Résultat du quiz : {score}. Bon travail !",
+        farewell="Merci beaucoup pour cette leçon ! À bientôt !",
+        lesson_over="La leçon est terminée. À bientôt !",
+    ),
+    "de": Phrases(
+        praise=("Sehr gut!", "Perfekt!", "Ausgezeichnet!", "Genau!"),
+        not_quite="Nicht ganz.",
+        almost="Fast.",
+        try_again="Noch einmal, bitte.",
+        repeat_after_me="Sprechen Sie mir nach:",
+        move_on="Gut, machen wir weiter.",
+        did_not_catch="Ich habe Sie gehört.",
+        one_way="Man kann sagen:",
+        quiz_result="Ergebnis des Quiz: {score}. Gute Arbeit!",
+        farewell="Vielen Dank für die Stunde! Bis bald!",
+        lesson_over="Die Lektion ist zu Ende. Bis bald!",
+    ),
+    "it": Phrases(
+        praise=("Molto bene!", "Perfetto!", "Ottimo!", "Esatto!"),
+        not_quite="Non proprio.",
+        almost="Quasi.",
+        try_again="Ancora una volta.",
+        repeat_after_me="Ripeta con me:",
+        move_on="Bene, andiamo avanti.",
+        did_not_catch="L'ho sentita.",
+        one_way="Si può dire così:",
+        quiz_result="Risultato del quiz: {score}. Bel lavoro!",
+        farewell="Grazie mille per la lezione! A presto!",
+        lesson_over="La lezione è finita. A presto!",
+    ),
+    "pt": Phrases(
+        praise=("Muito bem!", "Perfeito!", "Excelente!", "Isso mesmo!"),
+        not_quite="Não exatamente.",
+        almost="Quase.",
+        try_again="Mais uma vez.",
+        repeat_after_me="Repita comigo:",
+        move_on="Bom, vamos continuar.",
+        did_not_catch="Eu ouvi você.",
+        one_way="Dá para dizer assim:",
+        quiz_result="Resultado do quiz: {score}. Bom trabalho!",
+        farewell="Muito obrigado pela aula! Até logo!",
+        lesson_over="A aula já terminou. Até logo!",
+    ),
+    "en": Phrases(
+        praise=("Very good!", "Perfect!", "Excellent!", "That's it!"),
+        not_quite="Not quite.",
+        almost="Almost.",
+        try_again="Let's try that again.",
+        repeat_after_me="Repeat after me:",
+        move_on="All right, let's go on.",
+        did_not_catch="I heard you.",
+        one_way="One way to say it:",
+        quiz_result="Quiz result: {score}. Well done!",
+        farewell="Thank you for the lesson! See you soon!",
+        lesson_over="The lesson is over. See you soon!",
+    ),
+}
+
+QUIZ_REQUEST = (
+    r"\b(quiz|test|exercise|ejercicio|examen|prueba|exercice|interro|ubung|prufung"
+    r"|esercizio|verifica|exercicio|teste)\b"
+)
+
+# Feedback for `grade_lesson` is written in the learner's language.
+FEEDBACK = {
+    "en": {
+        "great": "You met every step of the role-play. Excellent work!",
+        "good": "You got through the role-play well; a few steps needed a second try.",
+        "practice": "You finished the role-play; practise the steps you missed and try again.",
+        "unchecked": "Some spoken answers could not be checked offline.",
+        "next": "Replay the lesson and say the model answers aloud: {steps}.",
+        "again": "Try the lesson again to improve your score.",
+    },
+    "es": {
+        "great": "Cumpliste todos los pasos del juego de roles. ¡Excelente trabajo!",
+        "good": "Hiciste bien el juego de roles; algunos pasos necesitaron un segundo intento.",
+        "practice": "Terminaste el juego de roles; practica los pasos que fallaste y repítelo.",
+        "unchecked": "Algunas respuestas habladas no se pudieron comprobar sin conexión.",
+        "next": "Repite la lección y di en voz alta las respuestas modelo: {steps}.",
+        "again": "Vuelve a hacer la lección para mejorar tu puntuación.",
+    },
+}
+
+
+def phrases_for(language: str) -> Phrases:
+    """The table for a BCP-47 tag's primary language, English where there is none."""
+    return PHRASES.get(language.split("-")[0].lower(), PHRASES["en"])
+
+
+def feedback_for(language: str) -> dict[str, str]:
+    return FEEDBACK.get(language.split("-")[0].lower(), FEEDBACK["en"])

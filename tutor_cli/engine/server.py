@@ -1,0 +1,166 @@
+"""The offline engine's websocket server: `/v1/realtime`, as the OpenAI SDK and our client reach it.
+
+The official SDK builds `<base_url>/realtime?model=…` from `base_url="http://HOST:PORT/v1"`, so
+the path is `/v1/realtime`. The scenario comes from the `scenario=` query parameter, else the
+server's default, else the tutor is a generic conversation partner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from tutor_cli.catalogue import Catalogue
+from tutor_cli.engine.session import EngineSession
+from tutor_cli.engine.tts import Synthesizer
+from tutor_cli.errors import BadInput
+from tutor_cli.scenarios import Scenario, load_scenario
+
+PATH = "/v1/realtime"
+log = logging.getLogger("tutor.engine")
+
+
+async def espeak_speech(text: str, language: str, speed: float) -> AsyncIterator[bytes]:
+    """The engine's voice, off the event loop: each chunk is fetched in a worker thread."""
+    chunks = Synthesizer().synthesize(text, language, speed)
+    try:
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk
+    finally:
+        await asyncio.to_thread(chunks.close)
+
+
+class OfflineEngine:
+    """A local OpenAI-Realtime-compatible server with a scenario-scripted tutor."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        scenario: str | None = None,
+        token: str | None = None,
+        scenario_dirs: Iterable[Path] = (),
+        pace: float = 4.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.default_scenario = scenario
+        self.token = token
+        self.pace = pace
+        self.catalogue = Catalogue.load(list(scenario_dirs))
+        self._scenarios: dict[str, Scenario] = {}
+        self._server: Server | None = None
+        self.sessions: set[EngineSession] = set()
+        if scenario is not None:
+            self.scenario(scenario)  # an unknown default is a startup error, not a 400 later
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        """A catalogue scenario, validated once and kept."""
+        if scenario_id not in self._scenarios:
+            self._scenarios[scenario_id] = load_scenario(self.catalogue.get(scenario_id).path)
+        return self._scenarios[scenario_id]
+
+    @property
+    def url(self) -> str:
+        """The websocket URL clients connect to."""
+        return f"ws://{self._display_host()}:{self.port}{PATH}"
+
+    @property
+    def sdk_base_url(self) -> str:
+        """What the OpenAI SDK takes as `base_url`."""
+        return f"http://{self._display_host()}:{self.port}/v1"
+
+    def _display_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    async def start(self) -> None:
+        """Bind and start accepting connections (port 0 picks a free port)."""
+        try:
+            self._server = await serve(
+                self._connection,
+                self.host,
+                self.port,
+                process_request=self._check_request,
+                max_size=None,
+            )
+        except OSError as exc:
+            raise BadInput(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from None
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> OfflineEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = urlsplit(request.path)
+        if parts.path.rstrip("/") != PATH:
+            return connection.respond(HTTPStatus.NOT_FOUND, f"not found: use {PATH}\n")
+        given = request.headers.get("Authorization") or ""
+        if self.token is not None and not hmac.compare_digest(given, f"Bearer {self.token}"):
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
+        scenario_id = _query(parts.query, "scenario")
+        if scenario_id:
+            try:
+                self.scenario(scenario_id)
+            except BadInput as exc:
+                return connection.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        return None
+
+    async def _connection(self, connection: ServerConnection) -> None:
+        query = urlsplit(connection.request.path).query if connection.request else ""
+        scenario_id = _query(query, "scenario") or self.default_scenario
+        scenario = self.scenario(scenario_id) if scenario_id else None
+
+        async def send(event: dict[str, Any]) -> None:
+            await connection.send(json.dumps(event, ensure_ascii=False))
+
+        session = EngineSession(
+            send,
+            scenario=scenario,
+            model=_query(query, "model") or "gpt-realtime",
+            speech=espeak_speech,
+            pace=self.pace,
+        )
+        self.sessions.add(session)
+        try:
+            await session.start()
+            async for frame in connection:
+                await session.handle(frame)
+        except ConnectionClosed:
+            pass  # the client went away, maybe mid-response: nothing to repair
+        finally:
+            self.sessions.discard(session)
+            with contextlib.suppress(ConnectionClosed):
+                await session.close()
+
+
+def _query(query: str, name: str) -> str | None:
+    values = parse_qs(query).get(name)
+    return values[0] if values else None

@@ -1,0 +1,278 @@
+"""The offline tutor's brain: walks a scenario's steps, deterministically.
+
+Each learner turn is checked against the current step's `accept` patterns. A match gets brief
+praise and the next step's line; a miss gets a correction in the scenario's style and the hint;
+a second miss gets the model answer to repeat; the turn after that moves on whatever was said.
+So every lesson ends within 3 x steps learner turns. At the end the tutor calls `trigger_quiz`
+(once) and `grade_lesson`, whose arguments come from the step results, then closes in role.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tutor_cli.engine.phrases import QUIZ_REQUEST, feedback_for, phrases_for
+from tutor_cli.scenarios import Scenario
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak (or write) this text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CallTool:
+    """Call a tool with these arguments."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+Move = Say | CallTool
+
+
+@dataclass
+class Cue:
+    """What happened since the tutor last replied, and what this response allows."""
+
+    learner: list[str | None] = field(default_factory=list)  # None: spoken, not transcribed
+    tool_results: list[tuple[str, str]] = field(default_factory=list)  # (tool name, output)
+    tools: frozenset[str] = frozenset()  # tools the model may call in this response
+    forced_tool: str | None = None
+    instructions: str | None = None  # per-response instructions, if any
+
+
+Outcome = Literal["first_try", "second_try", "after_model", "missed", "unchecked"]
+WEIGHTS: dict[str, float] = {"first_try": 1.0, "second_try": 0.7, "after_model": 0.4}
+
+
+@dataclass
+class StepRecord:
+    attempts: list[str | None] = field(default_factory=list)
+    outcome: Outcome | None = None
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, the form `accept` patterns are written for."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def matches(patterns: list[str], text: str) -> bool:
+    """Whether a learner turn meets a step (accent-folded or as written)."""
+    folded = fold(text)
+    return any(re.search(p, folded, re.I) or re.search(p, text, re.I) for p in patterns)
+
+
+_SAY = re.compile(r"""\bsay\b\s*:?\s*["“«](?P<text>[^"”»]+)["”»]""", re.I)
+
+
+class ScriptedTutor:
+    """A deterministic tutor for one scenario (or, with none, a generic conversation partner)."""
+
+    def __init__(self, scenario: Scenario | None) -> None:
+        self.scenario = scenario
+        language = scenario.language if scenario else "en"
+        self.phrases = phrases_for(language)
+        self.step = 0
+        self.records = [StepRecord() for _ in scenario.steps] if scenario else []
+        self.started = False
+        self.quizzed = False
+        self.graded = False
+        self.free_turns = 0
+
+    @property
+    def finished(self) -> bool:
+        """All steps are behind the learner."""
+        return self.scenario is not None and self.step >= len(self.scenario.steps)
+
+    # --- the one entry point ------------------------------------------------------------------
+
+    def respond(self, cue: Cue) -> list[Move]:
+        """The tutor's next reply: text to say and/or tools to call, in order."""
+        if cue.forced_tool:
+            return [CallTool(cue.forced_tool, self.arguments_for(cue.forced_tool))]
+        if cue.instructions:
+            asked = self._from_instructions(cue)
+            if asked:
+                return asked
+        if cue.tool_results:
+            return self._after_tools(cue)
+        if not self.started:
+            self.started = True
+            return [Say(self._opening())]
+        if not cue.learner:
+            return [Say(self._current_line())]
+        moves: list[Move] = []
+        for text in cue.learner:
+            moves = self._learner_turn(text, cue)
+        return moves
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    def _opening(self) -> str:
+        if self.scenario is None:
+            return "Hello! I'm your practice partner. What would you like to talk about?"
+        return f"{self.scenario.opening} {self.scenario.steps[0].tutor}"
+
+    def _current_line(self) -> str:
+        if self.scenario is None:
+            return "Tell me more!"
+        if self.finished:
+            return self.phrases.lesson_over
+        return self.scenario.steps[self.step].tutor
+
+    def _from_instructions(self, cue: Cue) -> list[Move]:
+        """Per-response instructions it understands: a tool named, or a line to say."""
+        text = cue.instructions or ""
+        said = _SAY.search(text)
+        if said:
+            return [Say(said.group("text").strip())]
+        for name in sorted(cue.tools):
+            if re.search(rf"\b{re.escape(name)}\b", text):
+                return [CallTool(name, self.arguments_for(name))]
+        return []
+
+    def _after_tools(self, cue: Cue) -> list[Move]:
+        moves: list[Move] = []
+        for name, output in cue.tool_results:
+            if name == "grade_lesson":
+                self.graded = True
+                return [Say(self.phrases.farewell)]
+            if name == "trigger_quiz":
+                moves = [Say(self.phrases.quiz_result.format(score=_quiz_score(output)))]
+        if self.finished and not self.graded and "grade_lesson" in cue.tools:
+            return [*moves, CallTool("grade_lesson", self.arguments_for("grade_lesson"))]
+        if not self.finished:
+            moves.append(Say(self._current_line()))
+        return moves or [Say(self._current_line())]
+
+    def _wrap_up(self, said: str, cue: Cue) -> list[Move]:
+        """The last step is done: quiz once, then grade, as far as the tools allow."""
+        if not self.quizzed and "trigger_quiz" in cue.tools:
+            self.quizzed = True
+            return [Say(said), CallTool("trigger_quiz", self.arguments_for("trigger_quiz"))]
+        if not self.graded and "grade_lesson" in cue.tools:
+            return [Say(said), CallTool("grade_lesson", self.arguments_for("grade_lesson"))]
+        return [Say(f"{said} {self.phrases.farewell}")]
+
+    def _learner_turn(self, text: str | None, cue: Cue) -> list[Move]:
+        p = self.phrases
+        if self.scenario is None:
+            self.free_turns += 1
+            if text is None:
+                return [Say(f"{p.did_not_catch} Tell me more!")]
+            return [Say(f"You said: “{text.strip()}”. Tell me more!")]
+        if text is not None and "trigger_quiz" in cue.tools and re.search(QUIZ_REQUEST, fold(text)):
+            self.quizzed = True
+            return [CallTool("trigger_quiz", self.arguments_for("trigger_quiz"))]
+        if self.finished:
+            return [Say(p.lesson_over)]
+        step = self.scenario.steps[self.step]
+        record = self.records[self.step]
+        record.attempts.append(text)
+        tries = len(record.attempts)
+        if text is None:
+            # No offline recogniser for this language: the turn is an attempt we cannot check.
+            record.outcome = "unchecked"
+            return self._advance(f"{p.did_not_catch} {p.one_way} «{step.model_answer}»", cue)
+        if matches(step.accept, text):
+            record.outcome = ("first_try", "second_try", "after_model")[min(tries, 3) - 1]
+            return self._advance(p.praise[self.step % len(p.praise)], cue)
+        if tries == 1:
+            lead = {
+                "immediate": p.not_quite,
+                "gentle": p.almost,
+                "end_of_session": p.try_again,
+            }[self.scenario.correction_style]
+            return [Say(f"{lead} {step.hint}")]
+        if tries == 2:
+            return [Say(f"{p.repeat_after_me} «{step.model_answer}»")]
+        record.outcome = "missed"
+        return self._advance(p.move_on, cue)
+
+    def _advance(self, said: str, cue: Cue) -> list[Move]:
+        assert self.scenario is not None
+        self.step += 1
+        if self.finished:
+            return self._wrap_up(said, cue)
+        return [Say(f"{said} {self.scenario.steps[self.step].tutor}")]
+
+    # --- tool arguments -----------------------------------------------------------------------
+
+    def arguments_for(self, name: str) -> dict[str, Any]:
+        """Arguments for a tool call, computed from what happened in the lesson."""
+        if name == "grade_lesson":
+            return self.grade()
+        if name == "trigger_quiz":
+            return {"focus": "mixed", "questions": 4}
+        return {}
+
+    def grade(self) -> dict[str, Any]:
+        """The `grade_lesson` arguments: score, goals met, errors, feedback, next steps."""
+        if self.scenario is None:
+            score = min(100, 25 * self.free_turns)
+            return {
+                "score": score,
+                "goals_achieved": [],
+                "errors": [],
+                "feedback": "Free conversation: the score counts your turns (4 turns make 100).",
+                "next_steps": ["Choose a scenario with 'tutor list' for a guided lesson."],
+            }
+        steps = self.scenario.steps
+        checked = [r for r in self.records if r.outcome != "unchecked"]
+        points = sum(WEIGHTS.get(r.outcome or "", 0.0) for r in checked)
+        score = round(100 * points / len(checked)) if checked else 0
+        passed = [r.outcome in WEIGHTS for r in self.records]
+        goals = self.scenario.goals
+        # Goals are not tied to steps in the file: goal i covers an equal share of the steps.
+        achieved = [
+            goal
+            for i, goal in enumerate(goals)
+            if all(passed[j] for j in range(len(steps)) if j * len(goals) // len(steps) == i)
+        ]
+        errors = [
+            {"said": said, "correction": step.model_answer, "kind": "other"}
+            for step, record in zip(steps, self.records, strict=True)
+            for said in record.attempts
+            if said is not None and not matches(step.accept, said)
+        ]
+        words = feedback_for(self.scenario.learner_language)
+        weak = [
+            s.objective
+            for s, r in zip(steps, self.records, strict=True)
+            if r.outcome != "first_try"
+        ]
+        verdict = "great" if score >= 90 else "good" if score >= 60 else "practice"
+        feedback = words[verdict]
+        if any(r.outcome == "unchecked" for r in self.records):
+            feedback += " " + words["unchecked"]
+        next_steps = [words["next"].format(steps="; ".join(weak))] if weak else [words["again"]]
+        return {
+            "score": score,
+            "goals_achieved": achieved,
+            "errors": errors,
+            "feedback": feedback,
+            "next_steps": next_steps,
+        }
+
+
+def _quiz_score(output: str) -> str:
+    """A quiz result as "3/4", from whatever shape the tool returned."""
+    try:
+        data = json.loads(output)
+    except (json.JSONDecodeError, TypeError):
+        return "?"
+    if isinstance(data, dict):
+        correct, total = data.get("correct"), data.get("total")
+        if isinstance(correct, int) and isinstance(total, int):
+            return f"{correct}/{total}"
+        if isinstance(data.get("score"), int | float):
+            return f"{data['score']:g}"
+    return "?"
