@@ -130,18 +130,138 @@ def show(
 @app.command()
 def call(
     scenario_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A scenario id from 'tutor list'.")
-    ],
+        str | None,
+        typer.Argument(metavar="ID", help="A scenario id from 'tutor list' (or the script's)."),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            envvar="TUTOR_ENGINE",
+            help="auto (OpenAI with OPENAI_API_KEY, else offline), openai, azure, offline, "
+            "or a ws:// / wss:// URL of a compatible server.",
+        ),
+    ] = "auto",
+    model: Annotated[
+        str | None, typer.Option(help="Realtime model (default gpt-realtime).")
+    ] = None,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="No call screen: print the lesson as it streams.")
+    ] = False,
+    text_only: Annotated[
+        bool, typer.Option("--text-only", help="Text replies only; no audio device is touched.")
+    ] = False,
+    say: Annotated[
+        list[str] | None,
+        typer.Option("--say", help="A learner turn (repeatable); the tutor answers each in turn."),
+    ] = None,
+    script: Annotated[
+        Path | None,
+        typer.Option(help="A scripted session (TOML): turns with expected replies and tools."),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option(help="With --script: write a JUnit XML report here.")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for each reply, tool round trips included.")
+    ] = 60.0,
     scenarios: ScenarioDirs = None,
 ) -> None:
-    """Start a lesson with the tutor."""
+    """Start a lesson with the tutor.
+
+    Learner turns come from --say, --script, piped standard input, or the prompt. Ending
+    the call (end of turns, Ctrl+D, Ctrl+C) asks the tutor for a grade and prints a summary.
+    """
+    import asyncio
+    from collections import deque
+
+    from tutor_cli.script import load_script
+
+    loaded = load_script(script) if script is not None else None
+    scenario_id = scenario_id or (loaded.scenario if loaded else None)
+    if scenario_id is None:
+        raise BadInput("name a scenario: tutor call ID (see 'tutor list')")
+    if junit is not None and loaded is None:
+        raise BadInput("--junit needs --script")
+    if timeout <= 0:
+        raise BadInput(f"--timeout: {timeout:g} must be more than 0")
     scenario = _load(scenario_id, scenarios)
-    print(
-        f"tutor: '{scenario.id}' is ready, but calls are not built yet in this version "
-        "(the offline engine and the call screen are on their way).",
-        file=sys.stderr,
+
+    from tutor_cli.call import Call, CallSettings, Notice
+    from tutor_cli.console_view import ConsoleView
+    from tutor_cli.headless import (
+        Prompt,
+        Recorder,
+        from_lines,
+        run_lines,
+        run_script,
+        stdin_lines,
+        until,
     )
-    raise typer.Exit(1)
+    from tutor_cli.store import ProgressStore
+
+    lines = deque(say or [])
+    piped = stdin_lines() if not say and loaded is None else None
+    if piped is not None:
+        lines = piped
+    quiz_lines = deque(loaded.quiz_answers) if loaded else lines
+
+    prompt: Prompt | None = None
+
+    async def next_answer() -> str | None:
+        if quiz_lines:
+            return quiz_lines.popleft()
+        return await prompt.ask("answer> ") if prompt else None
+
+    interactive = loaded is None and not say and piped is None and not headless
+    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer)
+    settings = CallSettings(
+        engine=engine,
+        model=model,
+        text_only=text_only or headless or interactive,
+        reply_timeout=loaded.timeout_s if loaded and loaded.timeout_s else timeout,
+        scenario_dirs=tuple(scenarios or ()),
+    )
+
+    async def run() -> int:
+        nonlocal prompt
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def first_interrupt() -> None:
+            view.show(Notice("ending the call (Ctrl+C again to quit at once)…", "warning"))
+            stop.set()
+            loop.remove_signal_handler(signal.SIGINT)
+
+        loop.add_signal_handler(signal.SIGINT, first_interrupt)
+        if interactive:
+            prompt = Prompt()
+        with ProgressStore.open_default() as store:
+            if loaded is not None:
+                recorder = Recorder(view)
+                the_call = Call(scenario, settings, recorder, store=store)
+                summary, report = await run_script(the_call, recorder, loaded, junit)
+                return 0 if report.passed else 1
+            the_call = Call(scenario, settings, view, store=store)
+            turns = prompt.turns() if prompt else from_lines(lines)
+            summary = await run_lines(the_call, view, until(turns, stop))
+            return 1 if summary.failure else 0
+
+    code = asyncio.run(run())
+    raise typer.Exit(code)
+
+
+@app.command()
+def progress(as_json: JsonFlag = False, scenarios: ScenarioDirs = None) -> None:
+    """Your progress per scenario: attempts, best and last score, last date."""
+    from tutor_cli.progress_view import print_progress, progress_rows
+    from tutor_cli.store import ProgressStore
+
+    titles = {entry.id: entry.title for entry in Catalogue.load(scenarios or [])}
+    with ProgressStore.open_default() as store:
+        rows = progress_rows(store, titles)
+    print_progress(rows, as_json)
 
 
 @app.command()

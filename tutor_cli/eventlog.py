@@ -30,10 +30,10 @@ from typing import IO, Any, Literal
 from tutor_cli import __version__
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.events import is_client_event_type
+from tutor_cli.redact import Redactor
 
 FORMAT = "tutor-eventlog"
 VERSION = 1
-REDACTED = "[redacted]"
 Direction = Literal["client", "server", "local"]
 DIRECTIONS: tuple[Direction, ...] = ("client", "server", "local")
 
@@ -62,7 +62,7 @@ class EventLogWriter:
         keep_mic_audio: bool = False,
     ) -> None:
         self.path = path
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._redact = Redactor(secrets)
         self._keep_mic_audio = keep_mic_audio
         self._start = time.monotonic()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -114,10 +114,7 @@ class EventLogWriter:
     def _write_line(self, record: dict[str, Any]) -> None:
         if self._file is None:
             return
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        for secret in self._secrets:
-            if secret in line:
-                line = line.replace(secret, REDACTED)
+        line = self._redact.text(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
         self._file.write(line + "\n")
         self._file.flush()
 

@@ -118,16 +118,16 @@ FEEDBACK = {
         "good": "You got through the role-play well; a few steps needed a second try.",
         "practice": "You finished the role-play; practise the steps you missed and try again.",
         "unchecked": "Some spoken answers could not be checked offline.",
-        "next": "Replay the lesson and say the model answers aloud: {steps}.",
-        "again": "Try the lesson again to improve your score.",
+        "next": "Practise this step again: {step} Say it aloud: «{answer}»",
+        "again": "Try a scenario one level up, or this one again at a faster speech speed.",
     },
     "es": {
         "great": "Cumpliste todos los pasos del juego de roles. ¡Excelente trabajo!",
         "good": "Hiciste bien el juego de roles; algunos pasos necesitaron un segundo intento.",
         "practice": "Terminaste el juego de roles; practica los pasos que fallaste y repítelo.",
         "unchecked": "Algunas respuestas habladas no se pudieron comprobar sin conexión.",
-        "next": "Repite la lección y di en voz alta las respuestas modelo: {steps}.",
-        "again": "Vuelve a hacer la lección para mejorar tu puntuación.",
+        "next": "Practica otra vez este paso: {step} Dilo en voz alta: «{answer}»",
+        "again": "Prueba un escenario de un nivel más alto, o repite este con el habla más rápida.",
     },
 }
 

@@ -454,6 +454,8 @@ class EngineSession:
                         "item.content.type",
                     )
             stored.update(role=role, status="completed", content=copy.deepcopy(content))
+            if role == "assistant":
+                self._restore_tutor_turn()
             if role == "user":
                 self._learner.append(
                     " ".join(p.get("text") or p.get("transcript") or "" for p in content).strip()
@@ -474,6 +476,15 @@ class EngineSession:
         else:
             raise ClientError("invalid_value", f"unsupported item type {kind!r}", "item.type")
         await self._add_item(stored, previous)
+
+    def _restore_tutor_turn(self) -> None:
+        """A client re-creating its history (after a reconnect) adds the tutor's past turns:
+        the learner turns before each were answered by it, so the tutor walks through them
+        silently and picks the lesson up where it was."""
+        if self.tutor.started:
+            self.tutor.respond(Cue(learner=self._learner))
+        self.tutor.started = True
+        self._learner = []
 
     async def _item_truncate(self, event: Event) -> None:
         item_id = self._field(event, "item_id", str)

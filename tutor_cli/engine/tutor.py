@@ -244,16 +244,14 @@ class ScriptedTutor:
             if said is not None and not matches(step.accept, said)
         ]
         words = feedback_for(self.scenario.learner_language)
-        weak = [
-            s.objective
-            for s, r in zip(steps, self.records, strict=True)
-            if r.outcome != "first_try"
-        ]
+        weak = [s for s, r in zip(steps, self.records, strict=True) if r.outcome != "first_try"]
         verdict = "great" if score >= 90 else "good" if score >= 60 else "practice"
         feedback = words[verdict]
         if any(r.outcome == "unchecked" for r in self.records):
             feedback += " " + words["unchecked"]
-        next_steps = [words["next"].format(steps="; ".join(weak))] if weak else [words["again"]]
+        next_steps = [
+            words["next"].format(step=step.objective, answer=step.model_answer) for step in weak[:3]
+        ] or [words["again"]]
         return {
             "score": score,
             "goals_achieved": achieved,
@@ -264,15 +262,17 @@ class ScriptedTutor:
 
 
 def _quiz_score(output: str) -> str:
-    """A quiz result as "3/4", from whatever shape the tool returned."""
+    """A quiz result as "3/4", from the tool output (`correct` with `questions` or `total`,
+    at the top level or under `quiz`)."""
     try:
         data = json.loads(output)
     except (json.JSONDecodeError, TypeError):
         return "?"
-    if isinstance(data, dict):
-        correct, total = data.get("correct"), data.get("total")
+    for result in (data, data.get("quiz")) if isinstance(data, dict) else ():
+        if not isinstance(result, dict):
+            continue
+        correct = result.get("correct")
+        total = result.get("questions", result.get("total"))
         if isinstance(correct, int) and isinstance(total, int):
             return f"{correct}/{total}"
-        if isinstance(data.get("score"), int | float):
-            return f"{data['score']:g}"
     return "?"

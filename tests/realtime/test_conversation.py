@@ -1,0 +1,319 @@
+"""The Conversation state machine fed recorded-style event sequences (no sockets)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.conformance import assert_client_event
+from tutor_cli.realtime.conversation import (
+    AudioChunk,
+    Conversation,
+    LearnerTranscript,
+    LearnerTurn,
+    Outgoing,
+    ResponseState,
+    ServerError,
+    SpeechStarted,
+    ToolCallReady,
+    TutorDelta,
+    TutorFinal,
+    TutorTruncated,
+    UnknownEvent,
+    UsageUpdate,
+)
+from tutor_cli.realtime.pricing import Usage, cost_usd
+
+PCM_100MS = base64.b64encode(bytes(4800)).decode()
+
+
+def where(item: str = "item_1", response: str = "resp_1") -> dict:
+    return {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
+
+
+def spoken_reply(text: str, item: str = "item_1", response: str = "resp_1", beta: bool = False):
+    prefix = "response.audio" if beta else "response.output_audio"
+    yield {"type": "response.created", "response": {"id": response}}
+    yield {"type": f"{prefix}_transcript.delta", **where(item, response), "delta": text[:4]}
+    yield {"type": f"{prefix}.delta", **where(item, response), "delta": PCM_100MS}
+    yield {"type": f"{prefix}_transcript.delta", **where(item, response), "delta": text[4:]}
+    yield {"type": f"{prefix}.delta", **where(item, response), "delta": PCM_100MS}
+    yield {"type": f"{prefix}.done", **where(item, response)}
+    yield {"type": f"{prefix}_transcript.done", **where(item, response), "transcript": text}
+    yield {
+        "type": "response.done",
+        "response": {
+            "id": response,
+            "status": "completed",
+            "usage": {
+                "total_tokens": 150,
+                "input_tokens": 100,
+                "output_tokens": 50,
+                "input_token_details": {"text_tokens": 80, "audio_tokens": 20, "cached_tokens": 0},
+                "output_token_details": {"text_tokens": 10, "audio_tokens": 40},
+            },
+        },
+    }
+
+
+def feed(conv: Conversation, sequence) -> list:
+    out = []
+    for event in sequence:
+        out += conv.receive(event)
+    return out
+
+
+@pytest.mark.parametrize("beta", [False, True], ids=["ga", "beta"])
+def test_a_spoken_reply_streams_then_finalises(beta: bool) -> None:
+    conv = Conversation("gpt-realtime")
+    updates = feed(conv, spoken_reply("Hola, ¿qué tal?", beta=beta))
+    kinds = [type(u).__name__ for u in updates]
+    assert kinds == [
+        "ResponseState",
+        "ResponseState",
+        "TutorDelta",
+        "AudioChunk",
+        "TutorDelta",
+        "AudioChunk",
+        "TutorFinal",
+        "ResponseState",
+        "UsageUpdate",
+    ]
+    assert [u.state for u in updates if isinstance(u, ResponseState)] == [
+        "thinking",
+        "speaking",
+        "done",
+    ]
+    assert "".join(u.text for u in updates if isinstance(u, TutorDelta)) == "Hola, ¿qué tal?"
+    assert sum(len(u.pcm) for u in updates if isinstance(u, AudioChunk)) == 9600
+    assert updates[-1] == UsageUpdate(conv.usage, cost_usd("gpt-realtime", conv.usage))
+    assert not conv.responding
+
+
+def test_typed_turn_then_queued_request_released_at_done() -> None:
+    conv = Conversation("gpt-realtime")
+    updates, sent = conv.send_text("Buenas tardes")
+    assert updates == [LearnerTurn(None, "Buenas tardes", "typed")]
+    assert [e["type"] for e in sent] == ["conversation.item.create", "response.create"]
+    for event in sent:
+        assert_client_event(event)
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    # typed while the tutor is answering: the item goes now, the request waits
+    _, sent = conv.send_text("¿Cuánto cuesta?")
+    assert [e["type"] for e in sent] == ["conversation.item.create"]
+    done = conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    (outgoing,) = [u for u in done if isinstance(u, Outgoing)]
+    assert [e["type"] for e in outgoing.events] == ["response.create"]
+    assert conv.responding
+
+
+def test_plain_queued_requests_coalesce() -> None:
+    conv = Conversation("m")
+    conv.request_response()
+    assert conv.request_response() == [] and conv.request_response() == []
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    done = conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    assert len([u for u in done if isinstance(u, Outgoing)]) == 1
+    conv.receive({"type": "response.created", "response": {"id": "r2"}})
+    done = conv.receive({"type": "response.done", "response": {"id": "r2", "status": "completed"}})
+    assert not [u for u in done if isinstance(u, Outgoing)]
+
+
+def test_refused_request_is_asked_again_later() -> None:
+    conv = Conversation("m")
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})  # server VAD started one
+    conv._response = None  # the client missed it: it thinks nothing is active
+    (create,) = conv.request_response()
+    error = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "code": "conversation_already_has_active_response",
+            "message": "busy",
+            "event_id": create["event_id"],
+        },
+    }
+    assert conv.receive(error) == [ServerError("conversation_already_has_active_response", "busy")]
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    done = conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    assert [u.events[0]["type"] for u in done if isinstance(u, Outgoing)] == ["response.create"]
+
+
+def function_call(call_id: str, name: str, status: str = "completed") -> dict:
+    return {
+        "type": "response.output_item.done",
+        "response_id": "r1",
+        "output_index": 0,
+        "item": {
+            "id": f"item_{call_id}",
+            "type": "function_call",
+            "call_id": call_id,
+            "name": name,
+            "arguments": '{"score": 90}',
+            "status": status,
+        },
+    }
+
+
+def test_tools_run_only_for_completed_calls_and_reply_after_all_outputs() -> None:
+    conv = Conversation("m")
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    ready = conv.receive(function_call("c1", "grade_lesson"))
+    assert ready == [ToolCallReady("c1", "grade_lesson", '{"score": 90}', "item_c1")]
+    assert conv.receive(function_call("c2", "trigger_quiz")) != []
+    assert conv.receive(function_call("c3", "trigger_quiz", status="incomplete")) == []
+    conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    first = conv.tool_output("c1", '{"ok": true}')
+    assert [e["type"] for e in first] == ["conversation.item.create"]
+    second = conv.tool_output("c2", '{"ok": true}')
+    assert [e["type"] for e in second] == ["conversation.item.create", "response.create"]
+    for event in first + second:
+        assert_client_event(event)
+
+
+def test_cancelled_response_reports_its_reason() -> None:
+    conv = Conversation("m")
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    (state,) = conv.receive(
+        {
+            "type": "response.done",
+            "response": {
+                "id": "r1",
+                "status": "cancelled",
+                "status_details": {"type": "cancelled", "reason": "turn_detected"},
+            },
+        }
+    )
+    assert state == ResponseState("r1", "done", "cancelled", "turn_detected")
+
+
+def test_interleaved_items_keep_their_own_text() -> None:
+    conv = Conversation("m")
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    for item, text in (("a", "Uno "), ("b", "Two "), ("a", "dos"), ("b", "three")):
+        conv.receive({"type": "response.output_text.delta", **where(item), "delta": text})
+    finals = conv.receive({"type": "response.output_text.done", **where("b")}) + conv.receive(
+        {"type": "response.output_text.done", **where("a"), "text": "Uno dos"}
+    )
+    assert finals == [TutorFinal("b", "Two three"), TutorFinal("a", "Uno dos")]
+
+
+def test_barge_in_truncates_what_was_not_heard_only() -> None:
+    conv = Conversation("m")
+    feed(conv, spoken_reply("Hola, ¿qué tal?"))  # 200 ms of audio for item_1
+    (truncate,) = conv.interrupt("item_1", played_ms=120.4, manual_turns=False)
+    assert truncate["type"] == "conversation.item.truncate"
+    assert (truncate["item_id"], truncate["audio_end_ms"], truncate["content_index"]) == (
+        "item_1",
+        120,
+        0,
+    )
+    assert_client_event(truncate)
+    assert conv.interrupt("item_1", played_ms=200, manual_turns=False) == []  # finished playing
+    assert conv.interrupt("item_1", played_ms=999, manual_turns=False) == []
+    assert conv.interrupt(None, played_ms=0, manual_turns=False) == []
+    assert conv.receive(
+        {
+            "type": "conversation.item.truncated",
+            "item_id": "item_1",
+            "content_index": 0,
+            "audio_end_ms": 120,
+        }
+    ) == [TutorTruncated("item_1", 120)]
+
+
+def test_manual_turns_cancel_the_active_response_too() -> None:
+    conv = Conversation("m")
+    conv.receive({"type": "response.created", "response": {"id": "r1"}})
+    conv.receive({"type": "response.output_audio.delta", **where(), "delta": PCM_100MS})
+    sent = conv.interrupt("item_1", played_ms=50, manual_turns=True)
+    assert [e["type"] for e in sent] == ["response.cancel", "conversation.item.truncate"]
+
+
+def test_spoken_learner_turn_and_its_transcript() -> None:
+    conv = Conversation("m")
+    assert conv.receive(
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 100, "item_id": "u1"}
+    ) == [SpeechStarted("u1", 100)]
+    added = {
+        "type": "conversation.item.added",
+        "item": {
+            "id": "u1",
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_audio"}],
+        },
+    }
+    assert conv.receive(added) == [LearnerTurn("u1", None, "speech")]
+    assert conv.receive({**added, "type": "conversation.item.done"}) == []
+    done = conv.receive(
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "u1",
+            "content_index": 0,
+            "transcript": "hola",
+        }
+    )
+    assert done == [LearnerTranscript("u1", "hola")]
+    failed = conv.receive(
+        {
+            "type": "conversation.item.input_audio_transcription.failed",
+            "item_id": "u2",
+            "content_index": 0,
+            "error": {"message": "no recogniser"},
+        }
+    )
+    assert failed == [LearnerTranscript("u2", None, "no recogniser")]
+
+
+def test_unknown_and_malformed_events_are_survived() -> None:
+    conv = Conversation("m")
+    assert conv.receive({"type": "response.brand_new", "x": 1}) == [
+        UnknownEvent("response.brand_new")
+    ]
+    assert conv.receive({"no": "type"}) == [
+        ServerError("malformed_event", "an event without a type was received")
+    ]
+    assert (
+        conv.receive({"type": "response.output_audio.delta", **where(), "delta": "!!!"})[0].code
+        == "bad_audio"
+    )
+    assert conv.receive({"type": "error"}) == [ServerError(None, "unknown error")]
+    assert conv.receive({"type": "rate_limits.updated", "rate_limits": []}) == []
+
+
+def test_history_for_a_new_socket_and_the_lost_reply() -> None:
+    conv = Conversation("m")
+    conv.send_text("Hola")
+    feed(conv, spoken_reply("¿Para dónde?"))
+    conv.send_text("Al centro")
+    conv.receive({"type": "response.created", "response": {"id": "r2"}})
+    assert conv.connection_lost() is True  # a reply was in progress
+    history = conv.history_events()
+    assert [(e["item"]["role"], e["item"]["content"][0].get("text")) for e in history] == [
+        ("user", "Hola"),
+        ("assistant", "¿Para dónde?"),
+        ("user", "Al centro"),
+    ]
+    for event in history:
+        assert_client_event(event)
+    assert not conv.responding and conv.connection_lost() is False
+
+
+def test_usage_accumulates_into_a_cost() -> None:
+    conv = Conversation("gpt-realtime")
+    feed(conv, spoken_reply("Hola"))
+    feed(conv, spoken_reply("Adiós", item="item_2", response="resp_2"))
+    assert conv.usage.responses == 2
+    assert (conv.usage.text_in, conv.usage.audio_in, conv.usage.text_out, conv.usage.audio_out) == (
+        160,
+        40,
+        20,
+        80,
+    )
+    expected = (160 * 4 + 40 * 32 + 20 * 16 + 80 * 64) / 1_000_000
+    assert cost_usd("gpt-realtime", conv.usage) == pytest.approx(expected)
+    assert cost_usd("gpt-realtime-2025-08-28", conv.usage) == pytest.approx(expected)
+    assert cost_usd("some-other-model", conv.usage) is None
+    assert cost_usd("offline", Usage(text_in=10**6)) == 0
