@@ -53,6 +53,24 @@ class ToolRan:
 
 
 @dataclass(frozen=True)
+class MicLevel:
+    """The microphone's level for the meter, at most a few times a second."""
+
+    rms_dbfs: float
+    peak_dbfs: float
+
+
+@dataclass(frozen=True)
+class AudioMode:
+    """How the learner can talk: `voice` (mic and speaker), `push_to_talk`, or `text` only
+    (with the reason audio is off, if it is off for a reason); and whether the mic is muted."""
+
+    mode: str  # voice | push_to_talk | text
+    muted: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the Call wants the learner to know."""
 
@@ -63,7 +81,7 @@ class Notice:
 class CallView(Protocol):
     """What a view does for a call: show updates, and present a quiz."""
 
-    def show(self, update: Update | ToolRan | Notice) -> None: ...
+    def show(self, update: Update | ToolRan | Notice | MicLevel | AudioMode) -> None: ...
 
     async def ask_quiz(self, quiz: Quiz) -> list[str]: ...
 
@@ -141,6 +159,8 @@ class Call:
         self._session_id: int | None = None
         self._tools_running = 0
         self._lost_reply = False  # a reply was cut off by a dropped socket
+        self._audio_mode = AudioMode("text", reason="text-only call")
+        self._talking = False  # push-to-talk held
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._opened = asyncio.Event()
@@ -148,7 +168,7 @@ class Call:
         self._engine: Any = None
         self._started = time.monotonic()
 
-    def _show(self, update: Update | ToolRan | Notice) -> None:
+    def _show(self, update: Update | ToolRan | Notice | MicLevel | AudioMode) -> None:
         """Views never see a secret, even one a server echoes back."""
         self.view.show(self.redact.fields(update))
 
@@ -165,6 +185,30 @@ class Call:
             self._show(update)
         self._idle.clear()
         for event in to_send:
+            await self._send(event)
+
+    @property
+    def audio_mode(self) -> AudioMode:
+        """How the learner can talk right now."""
+        return self._audio_mode
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute the microphone (nothing is sent while muted)."""
+        self._audio_mode = replace(self._audio_mode, muted=muted)
+        self._show(self._audio_mode)
+
+    async def push_to_talk(self, talking: bool) -> None:
+        """In push-to-talk mode: start a learner turn, or end it and ask for the reply."""
+        if self._audio_mode.mode != "push_to_talk":
+            self._show(Notice("push-to-talk is off in this call", "warning"))
+            return
+        self._talking = talking
+        if talking:
+            await self._send(events.input_audio_clear())
+            return
+        self._idle.clear()
+        await self._send(events.input_audio_commit())
+        for event in self.conversation.request_response():
             await self._send(event)
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
