@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +160,8 @@ class Call:
         self._tools_running = 0
         self._lost_reply = False  # a reply was cut off by a dropped socket
         self._audio_mode = AudioMode("text", reason="text-only call")
+        # Sees every frame both ways (the call screen's event pane), secrets redacted.
+        self.frame_listener: Callable[[str, dict[str, Any] | str], None] | None = None
         self._talking = False  # push-to-talk held
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
@@ -167,6 +169,10 @@ class Call:
         self._link: asyncio.Task[None] | None = None
         self._engine: Any = None
         self._started = time.monotonic()
+
+    def _frame(self, direction: str, event: dict[str, Any] | str) -> None:
+        if self.frame_listener is not None:
+            self.frame_listener(direction, self.redact.value(event))
 
     def _show(self, update: Update | ToolRan | Notice | MicLevel | AudioMode) -> None:
         """Views never see a secret, even one a server echoes back."""
@@ -247,7 +253,10 @@ class Call:
                 started_at=self.summary.started_at,
             )
         self.connection = Connection(
-            self.endpoint, self.log, connect_timeout=self.settings.connect_timeout
+            self.endpoint,
+            self.log,
+            connect_timeout=self.settings.connect_timeout,
+            on_frame=self._frame,
         )
         self._link = asyncio.create_task(self._run_link())
         opened = asyncio.create_task(self._opened.wait())

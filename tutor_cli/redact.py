@@ -24,6 +24,18 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
         return value
 
+    def value(self, value: Any) -> Any:
+        """A JSON-like value (dicts, lists, strings) with every string redacted."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
     def fields(self, update: T) -> T:
         """A dataclass with every string field redacted (nested dataclasses included)."""
         if not self.secrets or not dataclasses.is_dataclass(update) or isinstance(update, type):

@@ -136,9 +136,11 @@ class Connection:
         connect_timeout: float = 10.0,
         retries: int = 5,
         backoff: float = 0.5,
+        on_frame: Callable[[str, dict[str, Any] | str], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.log = log
+        self.on_frame = on_frame  # sees every frame both ways, as the log does (the event pane)
         self.connect_timeout = connect_timeout
         self.retries = retries
         self.backoff = backoff
@@ -157,8 +159,7 @@ class Connection:
         if self._socket is None:
             self._note("not sent (no connection)", event.get("type"))
             return False
-        if self.log:
-            self.log.write("client", event)
+        self._record("client", event)
         try:
             await self._socket.send(json.dumps(event, ensure_ascii=False))
         except ConnectionClosed:
@@ -170,6 +171,12 @@ class Connection:
         self._closing = True
         if self._socket is not None:
             await self._socket.close()
+
+    def _record(self, direction: str, event: dict[str, Any] | str) -> None:
+        if self.log:
+            self.log.write(direction, event)  # type: ignore[arg-type]
+        if self.on_frame:
+            self.on_frame(direction, event)
 
     def _note(self, text: str, detail: Any = None) -> None:
         if self.log:
@@ -246,23 +253,17 @@ class Connection:
 
     async def _deliver(self, frame: str | bytes, on_event: OnEvent) -> None:
         if isinstance(frame, bytes):
-            if self.log:
-                self.log.write("local", f"<binary frame, {len(frame)} bytes>")
+            self._record("local", f"<binary frame, {len(frame)} bytes>")
             return
         try:
             event = json.loads(frame)
         except json.JSONDecodeError:
-            if self.log:
-                self.log.write("local", frame)
-            await on_event({"type": "tutor.non_json_frame", "text": frame[:200]})
-            return
+            event = None
         if not isinstance(event, dict):
-            if self.log:
-                self.log.write("local", frame)
+            self._record("local", frame)
             await on_event({"type": "tutor.non_json_frame", "text": frame[:200]})
             return
-        if self.log:
-            self.log.write("server", event)
+        self._record("server", event)
         await on_event(event)
 
 
