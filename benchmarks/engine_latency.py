@@ -21,8 +21,6 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from tutor_cli.realtime import events
 from tutor_cli.scenarios import load_scenario
 from tutor_cli.session import session_update

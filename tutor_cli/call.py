@@ -17,16 +17,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
+from tutor_cli.audio.devices import AudioUnavailable
+from tutor_cli.audio.pcm import level_dbfs, rms
+from tutor_cli.audio.voice import Voice, VoiceSettings
 from tutor_cli.config import sessions_dir
 from tutor_cli.eventlog import EventLogWriter
 from tutor_cli.realtime import events
 from tutor_cli.realtime.connection import Connection, ConnectionFailed, Endpoint, resolve_endpoint
 from tutor_cli.realtime.conversation import (
+    AudioChunk,
     ConnectionState,
     Conversation,
     LearnerTurn,
     Outgoing,
+    ResponseState,
     ServerError,
+    SpeechStarted,
+    SpeechStopped,
     ToolCallReady,
     TutorFinal,
     Update,
@@ -98,6 +107,7 @@ class CallSettings:
     connect_timeout: float = 10.0
     scenario_dirs: tuple[Path, ...] = ()
     pace: float = 4.0
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
 
 
 @dataclass
@@ -163,6 +173,9 @@ class Call:
         # Sees every frame both ways (the call screen's event pane), secrets redacted.
         self.frame_listener: Callable[[str, dict[str, Any] | str], None] | None = None
         self._talking = False  # push-to-talk held
+        self.voice: Voice | None = None
+        self._mic_pump: asyncio.Task[None] | None = None
+        self.learner_speaking = False
         self._tool_tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._opened = asyncio.Event()
@@ -233,6 +246,8 @@ class Call:
 
     async def start(self) -> None:
         """Open the log, the engine and the connection; the tutor starts speaking."""
+        if not self.settings.text_only:
+            await self._open_voice()
         if self.endpoint is None:
             self.endpoint = await self._start_offline_engine()
         self.log = EventLogWriter.create(
@@ -265,6 +280,17 @@ class Call:
         if self._link.done() and not self._opened.is_set():
             self._link.result()  # raises ConnectionFailed
 
+    async def _open_voice(self) -> None:
+        try:
+            self.voice = await Voice.open(self.settings.voice)
+        except AudioUnavailable as exc:
+            self._audio_mode = AudioMode("text", reason=str(exc))
+            self._show(Notice(f"text-only call: {exc}", "warning"))
+        else:
+            mode = "push_to_talk" if self.settings.voice.push_to_talk else "voice"
+            self._audio_mode = AudioMode(mode)
+        self._show(self._audio_mode)
+
     async def _start_offline_engine(self) -> Endpoint:
         from tutor_cli.engine.server import OfflineEngine
 
@@ -285,11 +311,15 @@ class Call:
 
     async def _on_open(self, reconnect: bool) -> None:
         options = self.settings.session
-        if self.settings.text_only:
+        if self.voice is None:
             options = replace(options, output_modalities="text")
+        elif self.settings.voice.push_to_talk:
+            options = replace(options, output_modalities="audio", turn_detection="manual")
         await self._send(session_update(self.scenario, options))
         if not reconnect:
             self._opened.set()
+            if self.voice is not None:
+                self._mic_pump = asyncio.create_task(self._pump_mic(self.voice))
             self._idle.clear()
             for event in self.conversation.request_response():  # the tutor speaks first
                 await self._send(event)
@@ -341,6 +371,17 @@ class Call:
             self.summary.learner_turns += 1
         elif isinstance(update, UsageUpdate):
             self.summary.usage, self.summary.cost_usd = update.total, update.cost_usd
+        elif isinstance(update, AudioChunk):
+            if self.voice is not None:
+                self.voice.buffer.push(update.item_id, update.pcm)
+            return  # audio is for the speaker, not the views
+        elif isinstance(update, SpeechStarted):
+            self.learner_speaking = True
+            await self._barge_in()
+        elif isinstance(update, SpeechStopped):
+            self.learner_speaking = False
+        elif isinstance(update, ResponseState) and update.state == "done" and self.voice:
+            self.voice.buffer.end_of_reply()
         self._show(update)
 
     def _check_idle(self) -> None:
@@ -352,6 +393,61 @@ class Call:
     async def _send(self, event: dict[str, Any]) -> None:
         if self.connection is not None:
             await self.connection.send(event)
+
+    # --- voice --------------------------------------------------------------------------------
+
+    @property
+    def manual_turns(self) -> bool:
+        return self.settings.voice.push_to_talk or self.settings.session.turn_detection == "manual"
+
+    async def _barge_in(self) -> None:
+        """The learner started talking: silence the tutor at once and tell the server exactly
+        how much of the reply was heard."""
+        if self.voice is None:
+            return
+        cut = self.voice.buffer.interrupt()
+        for event in self.conversation.interrupt(cut.item_id, cut.played_ms, self.manual_turns):
+            await self._send(event)
+
+    async def _pump_mic(self, voice: Voice) -> None:
+        """Mic frames to the server, unless muted, outside a push-to-talk turn, or gated as
+        echo; the level goes to the meter five times a second."""
+        frames_since_level = 0
+        peak_rms, peak = -100.0, -100.0
+        async for frame, captured_at in voice.mic.frames():
+            samples = np.frombuffer(frame, dtype="<i2")
+            frame_rms, frame_peak = level_dbfs(samples)
+            peak_rms, peak = max(peak_rms, frame_rms), max(peak, frame_peak)
+            frames_since_level += 1
+            if frames_since_level >= 10:
+                self._show(MicLevel(peak_rms, peak))
+                frames_since_level, peak_rms, peak = 0, -100.0, -100.0
+            if self._audio_mode.muted or not self.connected:
+                continue
+            if self._audio_mode.mode == "push_to_talk" and not self._talking:
+                continue
+            if not voice.gate.allow(rms(samples), voice.buffer.playback_rms):
+                continue
+            await self._send(events.input_audio_append(frame))
+            voice.send_latency.append(time.perf_counter() - captured_at)
+
+    async def wait_mic_file_done(self) -> None:
+        """With a WAV file as the mic: wait until it has been streamed, the turn it holds has
+        been detected and answered, and the answer has been played."""
+        if self.voice is None:
+            return
+        await self.voice.mic.finished.wait()
+        td = self.settings.session
+        await asyncio.sleep(1.0 if td.turn_detection != "semantic_vad" else 2.0)
+        while True:
+            await self.wait_idle()
+            if (
+                not self.learner_speaking
+                and self.voice.buffer.idle
+                and not self.conversation.responding
+            ):
+                return
+            await asyncio.sleep(0.1)
 
     # --- tools --------------------------------------------------------------------------------
 
@@ -422,8 +518,17 @@ class Call:
 
     async def close(self) -> None:
         """Close the socket, the engine, the log; record the session's end."""
+        if self._mic_pump is not None:
+            self._mic_pump.cancel()
+            await asyncio.gather(self._mic_pump, return_exceptions=True)
         if self.connection is not None:
             await self.connection.close()
+        if self.voice is not None:
+            for _ in range(100):  # let the last words play out (at most 5 s)
+                if self.voice.buffer.idle:
+                    break
+                await asyncio.sleep(0.05)
+            await self.voice.close()
         if self._link is not None:
             try:
                 await asyncio.wait_for(self._link, 5)
@@ -460,7 +565,9 @@ async def lesson(call: Call, turns: AsyncIterator[str]) -> CallSummary:
                 break
             await call.say(text)
             if not await call.wait_idle():
-                call.view.show(Notice("the tutor did not reply in time", "warning"))
+                call._show(Notice("the tutor did not reply in time", "warning"))
+        if call.settings.voice.mic_file is not None and call.connected:
+            await call.wait_mic_file_done()
     except ConnectionFailed as exc:
         call.summary.failure = str(exc)
     finally:

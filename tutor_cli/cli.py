@@ -164,6 +164,44 @@ def call(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for each reply, tool round trips included.")
     ] = 60.0,
+    mic_file: Annotated[
+        Path | None,
+        typer.Option(help="A WAV file (any rate and channels) to use as the microphone."),
+    ] = None,
+    mic_speed: Annotated[
+        str, typer.Option(help="Stream --mic-file in 'realtime' (like a person) or 'fast'.")
+    ] = "realtime",
+    speaker_file: Annotated[
+        Path | None,
+        typer.Option(help="Write what the speaker would play (24 kHz mono WAV) to this file."),
+    ] = None,
+    input_device: Annotated[
+        str | None, typer.Option(help="Microphone: an index or name part from 'tutor devices'.")
+    ] = None,
+    output_device: Annotated[
+        str | None, typer.Option(help="Speaker: an index or name part from 'tutor devices'.")
+    ] = None,
+    push_to_talk: Annotated[
+        bool,
+        typer.Option(
+            "--push-to-talk", help="Talk only while the talk key is held (turn detection off)."
+        ),
+    ] = False,
+    echo_gate: Annotated[
+        str,
+        typer.Option(
+            help="Drop mic frames while the tutor is audible unless you are clearly louder: "
+            "auto (on for a sound card, off for --speaker-file), on, off."
+        ),
+    ] = "auto",
+    noise_reduction: Annotated[
+        str,
+        typer.Option(help="The server's input noise reduction: near_field, far_field, off."),
+    ] = "near_field",
+    record_mic: Annotated[
+        bool,
+        typer.Option("--record-mic", help="Keep your microphone audio in the event log."),
+    ] = False,
     scenarios: ScenarioDirs = None,
 ) -> None:
     """Start a lesson with the tutor.
@@ -184,6 +222,19 @@ def call(
         raise BadInput("--junit needs --script")
     if timeout <= 0:
         raise BadInput(f"--timeout: {timeout:g} must be more than 0")
+    for option, value, allowed in (
+        ("--echo-gate", echo_gate, ("auto", "on", "off")),
+        ("--noise-reduction", noise_reduction, ("near_field", "far_field", "off")),
+        ("--mic-speed", mic_speed, ("realtime", "fast")),
+    ):
+        if value not in allowed:
+            raise BadInput(f"{option}: {value!r} is not one of {', '.join(allowed)}")
+    if text_only and (mic_file or speaker_file or push_to_talk):
+        raise BadInput(
+            "--text-only cannot be combined with --mic-file, --speaker-file or --push-to-talk"
+        )
+    if mic_file is not None and not mic_file.is_file():
+        raise BadInput(f"--mic-file: {mic_file}: no such file")
     scenario = _load(scenario_id, scenarios)
 
     from tutor_cli.call import Call, CallSettings, Notice
@@ -214,10 +265,24 @@ def call(
 
     interactive = loaded is None and not say and piped is None and not headless
     view = ConsoleView(scenario.persona.name, quiz_answers=next_answer)
+    from tutor_cli.audio.voice import VoiceSettings
+    from tutor_cli.session import SessionOptions
+
     settings = CallSettings(
         engine=engine,
         model=model,
-        text_only=text_only or headless or interactive,
+        text_only=text_only,
+        keep_mic_audio=record_mic,
+        session=SessionOptions(noise_reduction=noise_reduction),  # type: ignore[arg-type]
+        voice=VoiceSettings(
+            mic_file=mic_file,
+            speaker_file=speaker_file,
+            input_device=input_device,
+            output_device=output_device,
+            echo_gate=echo_gate,  # type: ignore[arg-type]
+            push_to_talk=push_to_talk,
+            mic_realtime=mic_speed == "realtime",
+        ),
         reply_timeout=loaded.timeout_s if loaded and loaded.timeout_s else timeout,
         scenario_dirs=tuple(scenarios or ()),
     )
@@ -250,6 +315,69 @@ def call(
 
     code = asyncio.run(run())
     raise typer.Exit(code)
+
+
+@app.command()
+def devices(as_json: JsonFlag = False) -> None:
+    """List sound devices: index, name, input/output channels, default rate, defaults."""
+    from tutor_cli.audio.devices import AudioUnavailable, list_devices
+
+    try:
+        found = list_devices()
+    except AudioUnavailable as exc:
+        if as_json:
+            print(json.dumps({"error": str(exc), "devices": []}))
+        else:
+            print(f"No sound devices: {exc}")
+            print("Calls still work as text; --mic-file/--speaker-file need no sound card.")
+        return
+    if as_json:
+        print(json.dumps([vars(d) for d in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        print("PortAudio sees no sound devices on this machine.")
+        print("Calls still work as text; --mic-file/--speaker-file need no sound card.")
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from tutor_cli.literal import printable
+
+    table = Table(title="Sound devices", title_justify="left")
+    for column, justify in (("#", "right"), ("name", "left"), ("in", "right"), ("out", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("rate", justify="right")
+    table.add_column("host API")
+    table.add_column("default")
+    for d in found:
+        default = ", ".join(
+            k for k, v in (("input", d.default_input), ("output", d.default_output)) if v
+        )
+        table.add_row(
+            Text(str(d.index)),
+            Text(printable(d.name)),
+            Text(str(d.inputs)),
+            Text(str(d.outputs)),
+            Text(f"{d.default_rate:g}"),
+            Text(printable(d.hostapi)),
+            Text(default),
+        )
+    _console().print(table)
+    print("Choose with: tutor call ID --input-device N --output-device N (an index or a name part)")
+
+
+@app.command()
+def doctor(
+    engine: Annotated[
+        str, typer.Option(envvar="TUTOR_ENGINE", help="The engine to check, as for 'tutor call'.")
+    ] = "auto",
+) -> None:
+    """Check what a call needs: PortAudio, devices, the API key (never shown), the engine."""
+    import asyncio
+
+    from tutor_cli.doctor import run_checks
+
+    raise typer.Exit(asyncio.run(run_checks(engine)))
 
 
 @app.command()

@@ -58,6 +58,7 @@ class ConsoleView:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.tutor_name = tutor_name
         self._open_item: str | None = None  # the tutor turn being streamed
+        self._streamed: set[str] = set()  # tutor turns already (partly) printed
         self._quiz_answer = quiz_answers
         self.transcript: list[tuple[str, str]] = []  # (speaker, text) as printed
 
@@ -80,15 +81,17 @@ class ConsoleView:
     def _on_TutorDelta(self, update: TutorDelta) -> None:
         if self._open_item != update.item_id:
             self._close_stream()
-            self.console.print(_t(f"{self.tutor_name}: ", "bold cyan"), end="")
+            lead = "" if update.item_id in self._streamed else f"{self.tutor_name}: "
+            self.console.print(_t(lead or "  … ", "bold cyan"), end="")
             self._open_item = update.item_id
+            self._streamed.add(update.item_id)
         self.console.print(_t(update.text), end="")
 
     def _on_TutorFinal(self, update: TutorFinal) -> None:
         if self._open_item == update.item_id:
             self.console.print()
             self._open_item = None
-        elif update.text:
+        elif update.text and update.item_id not in self._streamed:
             self._line(_t(f"{self.tutor_name}: ", "bold cyan"), _t(update.text))
         self.transcript.append(("tutor", update.text))
 

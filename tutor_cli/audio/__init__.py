@@ -1,0 +1,1 @@
+"""Voice: microphone capture, jitter-buffered playback, barge-in accounting, echo gate, devices."""

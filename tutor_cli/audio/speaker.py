@@ -1,0 +1,94 @@
+"""Where the tutor's voice goes: the sound card, or a WAV file on a real-time clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+from tutor_cli.audio.devices import AudioUnavailable, Device, portaudio
+from tutor_cli.audio.pcm import FRAME_SAMPLES, RATE
+from tutor_cli.audio.player import JitterBuffer
+
+
+class SoundCardSpeaker:
+    """A PortAudio output stream whose callback reads the jitter buffer."""
+
+    def __init__(self, buffer: JitterBuffer, device: Device) -> None:
+        self.buffer = buffer
+        self.device = device
+        self._stream: Any = None
+
+    def _callback(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
+        outdata[:, 0] = self.buffer.read(frames)
+
+    async def start(self) -> None:
+        sd = portaudio()
+        try:
+            self._stream = sd.OutputStream(
+                samplerate=RATE,
+                channels=1,
+                dtype="int16",
+                blocksize=FRAME_SAMPLES,
+                device=self.device.index,
+                latency="low",
+                callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as exc:
+            raise AudioUnavailable(
+                f"cannot open {self.device.name!r} for playback: {exc}"
+            ) from None
+
+    async def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+
+
+class WavSpeaker:
+    """Writes exactly what a sound card would have played, silence included, to a WAV file.
+
+    A clock task reads one 20 ms block per 20 ms of wall time (catching up after a late wake),
+    so the file's timeline is the call's timeline.
+    """
+
+    def __init__(self, buffer: JitterBuffer, path: Path) -> None:
+        self.buffer = buffer
+        self.path = path
+        self._task: asyncio.Task[None] | None = None
+        self._wav: wave.Wave_write | None = None
+        self.blocks = 0
+
+    async def start(self) -> None:
+        try:
+            self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed in stop()
+        except OSError as exc:
+            raise AudioUnavailable(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(RATE)
+        self._task = asyncio.create_task(self._clock())
+
+    async def _clock(self) -> None:
+        assert self._wav is not None
+        started = time.monotonic()
+        block_s = FRAME_SAMPLES / RATE
+        while True:
+            due = int((time.monotonic() - started) / block_s) + 1
+            while self.blocks < due:
+                self._wav.writeframes(self.buffer.read(FRAME_SAMPLES).tobytes())
+                self.blocks += 1
+            await asyncio.sleep(started + self.blocks * block_s - time.monotonic())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._wav is not None:
+            self._wav.close()
+            self._wav = None
