@@ -83,3 +83,42 @@ def test_echo_gate_decisions() -> None:
     assert gate.allow(mic_rms=0.05, playback_rms=0.0)  # reverberation over: open again
     off = EchoGate(enabled=False)
     assert off.allow(mic_rms=0.0, playback_rms=1.0)
+
+
+def test_devices_and_doctor_on_a_machine_without_sound(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    # This machine (and CI's) has no sound card; with PortAudio missing the answers differ
+    # but must be just as clear.
+    env = {**os.environ, "OPENAI_API_KEY": ""}
+    env.pop("ALSA_CONFIG_PATH", None)
+
+    def tutor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tutor_cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+            timeout=60,
+        )
+
+    devices = tutor("devices")
+    assert devices.returncode == 0, devices.stderr
+    assert "no sound devices" in devices.stdout.lower() or "PortAudio" in devices.stdout
+    doctor = tutor("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "engine: offline" in doctor.stdout and "A call can run." in doctor.stdout
+    assert "OPENAI_API_KEY: not set" in doctor.stdout
+    unknown = tutor("call", "a1_taxi_bogota", "--headless", "--input-device", "no-such-mic")
+    if "PortAudio is not available" not in unknown.stdout:
+        assert unknown.returncode == 2
+        assert unknown.stderr.startswith("tutor: --input-device:")
+    fallback = tutor("call", "a1_taxi_bogota", "--headless", "--say", "Hola, muy bien")
+    assert fallback.returncode == 0, fallback.stderr
+    assert "text-only call:" in fallback.stdout  # the banner says why
+    assert "¿Para dónde lo llevo?" in fallback.stdout
