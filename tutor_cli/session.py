@@ -134,14 +134,7 @@ def _turn_detection(scenario: Scenario, choice: str) -> dict[str, Any] | None:
     if kind == "semantic_vad":
         eagerness = preferred.eagerness if preferred and preferred.type == kind else None
         return {"type": "semantic_vad", "eagerness": eagerness or "auto"}
-    vad: dict[str, Any] = {
-        "type": "server_vad",
-        "threshold": 0.5,
-        "prefix_padding_ms": 300,
-        "silence_duration_ms": 500,
-        "create_response": True,
-        "interrupt_response": True,
-    }
+    vad = dict(events.DEFAULT_SERVER_VAD)
     if preferred and preferred.type == "server_vad":
         for field in ("threshold", "prefix_padding_ms", "silence_duration_ms"):
             value = getattr(preferred, field)

@@ -88,3 +88,24 @@ def pick_device(spec: str | None, kind: Literal["input", "output"], option: str)
         raise BadInput(f"{option}: no {kind} device matches {spec!r} (see 'tutor devices')")
     names = ", ".join(f"{d.index} {d.name!r}" for d in matches[:5])
     raise BadInput(f"{option}: {spec!r} matches several {kind} devices ({names}); use an index")
+
+
+def open_stream(kind: Literal["input", "output"], device: Device, rate: int, callback: Any) -> Any:
+    """A started 20 ms-block mono PCM16 PortAudio stream; AudioUnavailable if it cannot open."""
+    sd = portaudio()
+    stream_class = sd.InputStream if kind == "input" else sd.OutputStream
+    try:
+        stream = stream_class(
+            samplerate=rate,
+            channels=1,
+            dtype="int16",
+            blocksize=rate // 50,
+            device=device.index,
+            latency="low",
+            callback=callback,
+        )
+        stream.start()
+    except Exception as exc:  # PortAudioError, or a rate the device refuses
+        purpose = "recording" if kind == "input" else "playback"
+        raise AudioUnavailable(f"cannot open {device.name!r} for {purpose}: {exc}") from None
+    return stream

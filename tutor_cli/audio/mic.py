@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tutor_cli.audio.devices import AudioUnavailable, Device, portaudio
+from tutor_cli.audio.devices import Device, open_stream
 from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES, RATE, ToProtocol, to_mono
 from tutor_cli.errors import BadInput
 
@@ -50,22 +50,7 @@ class SoundCardMic:
         self._ready.set()
 
     async def start(self) -> None:
-        sd = portaudio()
-        try:
-            self._stream = sd.InputStream(
-                samplerate=self.rate,
-                channels=1,
-                dtype="int16",
-                blocksize=self.rate * FRAME_MS // 1000,
-                device=self.device.index,
-                latency="low",
-                callback=self._callback,
-            )
-            self._stream.start()
-        except Exception as exc:
-            raise AudioUnavailable(
-                f"cannot open {self.device.name!r} for recording: {exc}"
-            ) from None
+        self._stream = open_stream("input", self.device, self.rate, self._callback)
 
     async def frames(self) -> AsyncIterator[Frame]:
         convert = ToProtocol(self.rate)

@@ -8,7 +8,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from tutor_cli.audio.devices import AudioUnavailable, Device, portaudio
+from tutor_cli.audio.devices import AudioUnavailable, Device, open_stream
 from tutor_cli.audio.pcm import FRAME_SAMPLES, RATE
 from tutor_cli.audio.player import JitterBuffer
 
@@ -25,22 +25,7 @@ class SoundCardSpeaker:
         outdata[:, 0] = self.buffer.read(frames)
 
     async def start(self) -> None:
-        sd = portaudio()
-        try:
-            self._stream = sd.OutputStream(
-                samplerate=RATE,
-                channels=1,
-                dtype="int16",
-                blocksize=FRAME_SAMPLES,
-                device=self.device.index,
-                latency="low",
-                callback=self._callback,
-            )
-            self._stream.start()
-        except Exception as exc:
-            raise AudioUnavailable(
-                f"cannot open {self.device.name!r} for playback: {exc}"
-            ) from None
+        self._stream = open_stream("output", self.device, RATE, self._callback)
 
     async def stop(self) -> None:
         if self._stream is not None:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from tutor_cli.engine.recognizer import can_transcribe, transcribe
 from tutor_cli.engine.tutor import CallTool, Cue, Move, Say, ScriptedTutor
 from tutor_cli.engine.vad import SpeechStarted, SpeechStopped, TurnDetector
+from tutor_cli.realtime.events import DEFAULT_SERVER_VAD
 from tutor_cli.scenarios import Scenario
 
 Event = dict[str, Any]
@@ -54,14 +55,7 @@ def default_session(model: str, session_id: str) -> dict[str, Any]:
                 "format": {"type": "audio/pcm", "rate": 24000},
                 "noise_reduction": None,
                 "transcription": None,
-                "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 500,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
+                "turn_detection": dict(DEFAULT_SERVER_VAD),
             },
             "output": {
                 "format": {"type": "audio/pcm", "rate": 24000},

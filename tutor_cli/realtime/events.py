@@ -23,6 +23,17 @@ def _event(type_: str, **fields: Any) -> Event:
     return event
 
 
+# The API's own defaults for server VAD, as a session starts with them.
+DEFAULT_SERVER_VAD: dict[str, Any] = {
+    "type": "server_vad",
+    "threshold": 0.5,
+    "prefix_padding_ms": 300,
+    "silence_duration_ms": 500,
+    "create_response": True,
+    "interrupt_response": True,
+}
+
+
 # --- client events (GA) -------------------------------------------------------------------
 
 
