@@ -17,6 +17,7 @@ import typer
 from tutor_cli import __version__
 from tutor_cli.catalogue import LEVELS, Catalogue, check_scenario_id
 from tutor_cli.errors import BadInput
+from tutor_cli.replay_cli import replay
 
 app = typer.Typer(
     name="tutor",
@@ -453,6 +454,9 @@ def serve(
         asyncio.run(run())
     except KeyboardInterrupt:
         print("\nstopped.")
+
+
+app.command("replay")(replay)
 
 
 def main(argv: list[str] | None = None) -> int:

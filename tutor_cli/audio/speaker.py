@@ -77,3 +77,32 @@ class WavSpeaker:
         if self._wav is not None:
             self._wav.close()
             self._wav = None
+
+
+class ReplaySpeaker:
+    """The sound card for `tutor replay`: the replay pushes tutor audio as the log goes and
+    says when a reply is complete. Recorded learner audio is not played back."""
+
+    def __init__(self, device: Device, skip_item: str) -> None:
+        self.buffer = JitterBuffer()
+        self._skip = skip_item
+        self._stream = open_stream("output", device, RATE, self._callback)
+
+    def _callback(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
+        outdata[:, 0] = self.buffer.read(frames)
+
+    def push(self, item_id: str, pcm: bytes) -> None:
+        if item_id != self._skip:
+            self.buffer.push(item_id, pcm)
+
+    def flush(self) -> None:
+        self.buffer.end_of_reply()
+
+    def close(self) -> None:
+        """Let what is queued play out (a few seconds at most), then close the stream."""
+        for _ in range(100):
+            if self.buffer.idle:
+                break
+            time.sleep(0.05)
+        self._stream.stop()
+        self._stream.close()

@@ -1,0 +1,208 @@
+"""`tutor replay LOG`: the command, kept thin. It checks the options, builds a `Replay` with the
+headless view, and leaves errors to `cli.main` (a `BadInput` is one line and exit 2).
+
+`cli.py` wires it with `app.command("replay")(replay)`. Importing this module costs only typer:
+the replay machinery (numpy, rich, the Conversation) loads when the command runs, and textual,
+sounddevice and websockets are never imported by it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tutor_cli.errors import BadInput
+
+_OFFSET = re.compile(r"(?:(\d+):)?(\d+(?:\.\d*)?)")
+
+
+class _Speaker:
+    """The sound card for the tutor's voice, opened at the first audio (so a log without
+    audio, or a bad log, never touches a device); without one, said once and silent."""
+
+    def __init__(self) -> None:
+        self._device: Any = None
+        self._tried = False
+
+    def push(self, item_id: str, pcm: bytes) -> None:
+        if not self._tried:
+            self._tried = True
+            from tutor_cli.audio.devices import AudioUnavailable, pick_device
+            from tutor_cli.audio.speaker import ReplaySpeaker
+            from tutor_cli.replay import LEARNER_AUDIO
+
+            try:
+                device = pick_device(None, "output", "--output-device")
+                self._device = ReplaySpeaker(device, LEARNER_AUDIO)
+            except AudioUnavailable as exc:
+                _say(f"replaying without sound: {exc}")
+        if self._device is not None:
+            self._device.push(item_id, pcm)
+
+    def flush(self) -> None:
+        if self._device is not None:
+            self._device.flush()
+
+    def close(self) -> None:
+        if self._device is not None:
+            self._device.close()
+
+
+def parse_offset(value: str) -> float:
+    """A `--from` value, MM:SS or seconds (fractions allowed), in seconds."""
+    match = _OFFSET.fullmatch(value.strip())
+    if match is None:
+        raise BadInput(f"--from: {value!r} is not a time (MM:SS or seconds, e.g. 1:30 or 90)")
+    minutes, seconds = match.groups()
+    if minutes is not None and float(seconds) >= 60:
+        raise BadInput(f"--from: {value!r}: the seconds of MM:SS must be under 60")
+    return int(minutes or 0) * 60 + float(seconds)
+
+
+def _given(context: typer.Context, name: str) -> bool:
+    """Whether option `name` was on the command line (or in the environment), not defaulted."""
+    source = context.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+# --speed and --instant are checked against each other in their callbacks: whichever of the
+# two is parsed second sees the other. A default of 1.0 alone cannot tell `--speed 1` apart.
+def _speed_alone(context: typer.Context, param: typer.CallbackParam, value: float) -> float:
+    if context.params.get("instant") and _given(context, param.name or "speed"):
+        raise BadInput("--speed and --instant cannot be used together")
+    return value
+
+
+def _instant_alone(context: typer.Context, param: typer.CallbackParam, value: bool) -> bool:
+    if value and _given(context, "speed"):
+        raise BadInput("--speed and --instant cannot be used together")
+    return value
+
+
+def _check_wav_target(path: Path, log: Path) -> None:
+    if path.is_dir():
+        raise BadInput(f"--export-wav: {path} is a folder; name a .wav file")
+    if not path.parent.is_dir():
+        raise BadInput(f"--export-wav: {path.parent}: no such folder")
+    if path.exists() and log.exists() and path.resolve() == log.resolve():
+        raise BadInput(f"--export-wav: {path} is the log being replayed")
+
+
+def _say(text: str) -> None:
+    from tutor_cli.literal import printable
+
+    print(f"tutor: {printable(text)}", file=sys.stderr, flush=True)
+
+
+def replay(
+    log: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LOG",
+            help="An event log (.jsonl or .jsonl.gz, as calls save them under "
+            "TUTOR_HOME/sessions), or bare JSONL with one Realtime event per line.",
+            show_default=False,
+        ),
+    ],
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed",
+            help="Play this many times faster than the lesson went (0.5: half speed).",
+            callback=_speed_alone,
+        ),
+    ] = 1.0,
+    instant: Annotated[
+        bool,
+        typer.Option(
+            "--instant",
+            help="Replay at once, without the lesson's pauses.",
+            callback=_instant_alone,
+        ),
+    ] = False,
+    headless: Annotated[
+        bool,
+        typer.Option(
+            "--headless",
+            help="Print the transcript with time offsets and a summary (the call-screen "
+            "replay is not built yet, so this is what every replay does for now).",
+        ),
+    ] = False,
+    no_audio: Annotated[
+        bool,
+        typer.Option(
+            "--no-audio",
+            help="Do not play the tutor's voice through the speaker (replays with --instant "
+            "or --json are always silent; --export-wav saves the audio to a file).",
+        ),
+    ] = False,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="MM:SS",
+            help="Start showing at this offset (MM:SS or seconds); the summary still covers "
+            "the whole lesson.",
+        ),
+    ] = None,
+    export_wav: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-wav",
+            metavar="FILE",
+            help="Write the whole lesson's audio (24 kHz mono WAV) on its timeline: the tutor, "
+            "silence between turns, interruptions cut, and your voice if the log kept it.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the transcript and summary as one JSON object, without pauses."
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Fail at the first bad line (with its number) instead of skipping."
+        ),
+    ] = False,
+) -> None:
+    """Play a saved lesson back: the transcript with time offsets, the tool calls and the
+    summary. Tools are shown, never run; nothing is stored or sent anywhere."""
+    if not math.isfinite(speed) or speed <= 0:
+        raise BadInput(f"--speed: {speed:g} must be a number more than 0")
+    if instant and speed != 1.0:  # called as a function; on the command line, see _speed_alone
+        raise BadInput("--speed and --instant cannot be used together")
+    start_at = parse_offset(from_) if from_ is not None else 0.0
+    if export_wav is not None:
+        _check_wav_target(export_wav, log)
+
+    from tutor_cli.replay import Replay, TranscriptPrinter, bad_lines_note
+
+    view = TranscriptPrinter(as_json=as_json)
+    speaker = None if no_audio or instant or as_json else _Speaker()
+    summary = Replay(
+        log,
+        view,
+        speed=speed,
+        instant=instant or as_json,  # nothing to watch until the JSON is printed
+        start_at=start_at,
+        strict=strict,
+        export_wav=export_wav,
+        notify=_say,
+        speaker=speaker,
+    ).run()
+    if speaker is not None:
+        speaker.close()
+    view.finish(summary)
+    note = bad_lines_note(summary)
+    if note:
+        _say(note)
+    if not headless and not as_json:  # said last, so a failed replay still prints one line
+        _say("the call-screen replay is coming; this was the headless one")
+    raise typer.Exit(0)
