@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, SCENARIOS
+from tutor_cli.audio.pcm import RATE
 from tutor_cli.cli import app, main
 from tutor_cli.eventlog import read_log
 from tutor_cli.realtime.conversation import (
@@ -26,15 +27,9 @@ from tutor_cli.realtime.conversation import (
     ResponseState,
     TutorFinal,
 )
-from tutor_cli.replay import (
-    RATE,
-    LearnerAudio,
-    Replay,
-    ReplayUpdate,
-    SessionWav,
-    clock_time,
-)
+from tutor_cli.replay import LearnerAudio, Replay, ReplayUpdate, clock_time
 from tutor_cli.replay_cli import parse_offset, replay
+from tutor_cli.replay_wav import SessionWav
 
 # What `cli.py` will do; until then the tests wire the command the same way.
 if "replay" not in [command.name for command in app.registered_commands]:

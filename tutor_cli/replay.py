@@ -8,7 +8,8 @@ dropped). The parts:
 - `RecordedLesson`: records in, updates out, the summary's figures kept. No clock, no output.
 - `Replay`: streams the log, paces it (`speed`, `instant`, `start_at`), hands updates to a view,
   tutor audio to a speaker, and the whole session's audio to a `SessionWav`.
-- `TranscriptPrinter`: the headless view, as text lines with time offsets or as JSON.
+- `replay_view.TranscriptPrinter`: the headless view, as text lines with time offsets or JSON;
+  `replay_wav.SessionWav`: the session's audio as one file.
 
 A view sees `show(update, at)` with `at` the record's offset in seconds (None in bare logs), so
 the call screen can later watch a replay the way it watches a call.
@@ -20,42 +21,32 @@ import base64
 import binascii
 import contextlib
 import json
-import os
 import time
-import wave
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-from rich.console import Console
-from rich.text import Text
-
-from tutor_cli.audio.pcm import RATE
 from tutor_cli.call import CallSummary, ToolRan
-from tutor_cli.console_view import brief_arguments, summary_json, summary_rows
 from tutor_cli.errors import BadInput
 from tutor_cli.eventlog import EventLogReader, Record
-from tutor_cli.literal import printable
 from tutor_cli.realtime.conversation import (
     AudioChunk,
     ConnectionState,
     Conversation,
-    LearnerTranscript,
     LearnerTurn,
     Outgoing,
     ResponseState,
     ServerError,
     ToolCallReady,
-    TutorDelta,
     TutorFinal,
     TutorTruncated,
     Update,
 )
 from tutor_cli.realtime.pricing import cost_usd
+from tutor_cli.replay_wav import SessionWav
 from tutor_cli.tools.registry import ToolOutcome
 
 LEARNER_AUDIO = "learner"  # the item id recorded microphone audio is pushed to a speaker under
@@ -98,7 +89,7 @@ class ToolShown:
 
     def error(self) -> str | None:
         """The failure message the tool gave, if it failed."""
-        return _tool_error(self.output) if self.ok is False else None
+        return tool_error(self.output) if self.ok is False else None
 
 
 @dataclass(frozen=True)
@@ -139,7 +130,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _tool_error(output: str | None) -> str:
+def tool_error(output: str | None) -> str:
     """The message of a failed tool's output (`{"ok": false, "error": ...}`)."""
     data = _json_object(output or "")
     message = data.get("error") if data else None
@@ -190,6 +181,19 @@ def _clean_quiz(data: Any) -> dict[str, Any] | None:
     if not _is_number(data.get("correct")) or not _is_number(data.get("questions")):
         return None
     return data
+
+
+def clock_time(seconds: float) -> str:
+    """An offset as MM:SS.d (H:MM:SS.d past an hour)."""
+    tenths = round(seconds * 10)
+    minutes, rest = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{minutes:02d}:{rest // 10:02d}.{rest % 10}"
+    return f"{hours}:{text}" if hours else text
+
+
+def count_of(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class RecordedLesson:
@@ -363,163 +367,6 @@ class RecordedLesson:
         return quiz
 
 
-# --- the session's audio as one WAV file --------------------------------------------------------
-
-
-@dataclass
-class _Placed:
-    """Where one tutor item's audio sits on the timeline, in samples."""
-
-    start: int
-    end: int
-    cut: int | None = None  # a truncation: nothing of the item plays past this
-
-
-class SessionWav:
-    """The whole session as a 24 kHz mono PCM16 WAV, on the log's timeline, written as it goes.
-
-    Tutor audio: an item starts at its first delta's time offset (or, if earlier tutor audio is
-    still playing then, right after it), and its later deltas follow on without gaps, since
-    the server sends faster than real time. A truncation cuts the item where the learner
-    stopped hearing it. Recorded microphone audio is mixed in at its offsets, chunks that
-    arrive close together joined up. Only a few seconds behind the latest offset are held in
-    memory (the item that may still be truncated included); older samples are written out.
-    Without offsets (bare logs) the audio is laid out back to back.
-    """
-
-    MARGIN = 2 * RATE  # kept behind "now": late learner frames land here
-    JOIN = RATE // 4  # learner audio this close after the last chunk continues it
-    FLUSH = 5 * RATE  # written in blocks of at least this
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except OSError as exc:
-            raise BadInput(f"--export-wav: {path}: cannot write: {exc.strerror or exc}") from None
-        os.fchmod(fd, 0o600)  # it holds the conversation: owner only, as the logs are
-        self._file = os.fdopen(fd, "wb")
-        wav = wave.open(self._file, "wb")  # noqa: SIM115 - closed in close()
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        self._wav: wave.Wave_write | None = wav
-        self._base = 0  # timeline sample of index 0 in the tracks; everything before is written
-        self._tutor = np.zeros(self.FLUSH * 2, dtype=np.int16)
-        self._learner = np.zeros(self.FLUSH * 2, dtype=np.int16)
-        self._items: dict[str, _Placed] = {}
-        self._last: _Placed | None = None
-        self._tutor_end = 0
-        self._learner_end = 0
-        self._end = 0  # the furthest sample placed
-        self.samples = 0  # written so far
-
-    @property
-    def held(self) -> int:
-        """Samples of room held in memory per track: a few seconds, however long the log."""
-        return self._tutor.size
-
-    def _now(self, at: float | None) -> int:
-        if at is None:
-            return max(self._tutor_end, self._learner_end)
-        return round(at * RATE)
-
-    def tutor(self, at: float | None, item_id: str, pcm: bytes) -> None:
-        """A tutor audio delta received at offset `at`."""
-        samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2)
-        now = self._now(at)
-        item = self._items.get(item_id)
-        if item is None:
-            start = max(now, self._tutor_end)
-            item = self._items[item_id] = _Placed(start, start)
-            self._last = item
-        count = samples.size
-        if item.cut is not None:
-            count = max(0, min(count, item.cut - item.end))
-        self._put("_tutor", item.end, samples[:count])
-        item.end += count
-        self._tutor_end = max(self._tutor_end, item.end)
-        self._advance(now)
-
-    def truncate(self, item_id: str, audio_end_ms: int) -> None:
-        """The learner heard only `audio_end_ms` of the item: silence the rest."""
-        item = self._items.get(item_id)
-        if item is None:
-            return
-        cut = item.start + round(max(0, audio_end_ms) * RATE / 1000)
-        item.cut = cut if item.cut is None else min(item.cut, cut)
-        if item.cut < item.end:
-            low = max(item.cut, self._base)
-            if item.end > low:
-                self._tutor[low - self._base : item.end - self._base] = 0
-            if self._tutor_end == item.end:
-                self._tutor_end = item.cut
-            item.end = item.cut
-
-    def learner(self, at: float | None, pcm: bytes) -> None:
-        """Recorded microphone audio sent at offset `at`."""
-        samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2)
-        now = self._now(at)
-        position = self._learner_end if now <= self._learner_end + self.JOIN else now
-        self._put("_learner", position, samples)
-        self._learner_end = max(position, self._base) + samples.size
-        self._advance(now)
-
-    def _put(self, track: str, position: int, samples: np.ndarray) -> None:
-        if position < self._base:  # already written: only what is still ahead can go in
-            samples = samples[self._base - position :]
-            position = self._base
-        if not samples.size:
-            return
-        end = position + samples.size
-        if end - self._base > self._tutor.size:
-            size = max(end - self._base, self._tutor.size * 2)
-            for name in ("_tutor", "_learner"):
-                grown = np.zeros(size, dtype=np.int16)
-                old = getattr(self, name)
-                grown[: old.size] = old
-                setattr(self, name, grown)
-        getattr(self, track)[position - self._base : end - self._base] = samples
-        self._end = max(self._end, end)
-
-    def _advance(self, now: int) -> None:
-        mark = now - self.MARGIN
-        last = self._last
-        if last is not None and last.end + self.MARGIN > now:
-            mark = min(mark, last.start)  # the item playing now may still be truncated
-        if mark - self._base >= self.FLUSH:
-            self._flush(mark)
-
-    def _flush(self, upto: int) -> None:
-        assert self._wav is not None
-        count = upto - self._base
-        held = min(count, self._tutor.size)
-        mixed = self._tutor[:held].astype(np.int32) + self._learner[:held]
-        self._wav.writeframesraw(np.clip(mixed, -32768, 32767).astype("<i2").tobytes())
-        silence = bytes(2 * RATE)
-        for offset in range(held, count, RATE):  # a long stretch with nothing held: silence
-            self._wav.writeframesraw(silence[: 2 * min(RATE, count - offset)])
-        for track in (self._tutor, self._learner):
-            if held < track.size:
-                track[: track.size - held] = track[held:]
-            track[track.size - held :] = 0
-        self._base = upto
-        self.samples += count
-
-    def close(self, end_at: float | None = None) -> float:
-        """Write what is left, up to `end_at` seconds at least; returns the file's duration."""
-        if self._wav is not None:
-            end = max(self._end, round(end_at * RATE) if end_at else 0, self._base)
-            self._flush(end)
-            self._wav.close()
-            self._file.close()
-            self._wav = None
-        return self.samples / RATE
-
-
-# --- pacing and routing -----------------------------------------------------------------------
-
-
 class Clock(Protocol):
     def monotonic(self) -> float: ...
 
@@ -684,7 +531,7 @@ class Replay:
         if self.speaker is not None:
             self.speaker.flush()
         if lesson is None or info is None or reader.events == 0:
-            bad = f" ({_count(reader.bad_lines, 'bad line')} skipped)" if reader.bad_lines else ""
+            bad = f" ({count_of(reader.bad_lines, 'bad line')} skipped)" if reader.bad_lines else ""
             raise BadInput(f"{self.log}: no events to replay{bad}")
         if timed and self.start_at > last_t:
             raise BadInput(
@@ -767,211 +614,3 @@ class Replay:
             self.start_at,
             wav_seconds,
         )
-
-
-# --- the headless view ------------------------------------------------------------------------
-
-
-def clock_time(seconds: float) -> str:
-    """An offset as MM:SS.d (H:MM:SS.d past an hour)."""
-    tenths = round(seconds * 10)
-    minutes, rest = divmod(tenths, 600)
-    hours, minutes = divmod(minutes, 60)
-    text = f"{minutes:02d}:{rest // 10:02d}.{rest % 10}"
-    return f"{hours}:{text}" if hours else text
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-@dataclass(frozen=True)
-class TranscriptLine:
-    at: float | None
-    speaker: str  # tutor | learner
-    text: str
-
-
-@dataclass
-class _Streaming:
-    at: float | None
-    parts: list[str] = field(default_factory=list)
-
-
-def _t(text: str, style: str = "") -> Text:
-    return Text(printable(text), style=style)
-
-
-class TranscriptPrinter:
-    """The replay without the call screen: each turn as one line with its time offset, tool
-    calls with their arguments, then the summary; or, `as_json`, all of it as one JSON object
-    at the end. A tutor turn is printed when complete, stamped with when it began."""
-
-    def __init__(self, console: Console | None = None, *, as_json: bool = False) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
-        self.as_json = as_json
-        self.tutor_name = "Tutor"
-        self.transcript: list[TranscriptLine] = []
-        self._streaming: dict[str, _Streaming] = {}  # tutor turns begun, not yet complete
-        self._heading: Text | None = None  # printed with the first line, not before
-
-    def begin(self, info: LessonInfo) -> None:
-        self.tutor_name = info.tutor_name
-        if self.as_json:
-            return
-        started = info.started_at.astimezone(UTC) if info.started_at else None
-        when = f", recorded {started:%Y-%m-%d %H:%M} UTC" if started else ""
-        self._heading = _t(
-            f"── replay of {info.title} ({info.scenario}): "
-            f"{info.engine}, model {info.model}{when} ──",
-            "bold",
-        )
-
-    def _print(self, text: Text) -> None:
-        if self._heading is not None:
-            self.console.print(self._heading)
-            self._heading = None
-        self.console.print(text)
-
-    def _line(self, at: float | None, *parts: Text) -> None:
-        if not self.as_json:
-            stamp = f"[{clock_time(at)}] " if at is not None else ""
-            self._print(Text.assemble(_t(stamp, "dim"), *parts))
-
-    def _said(self, at: float | None, speaker: str, label: Text, text: str) -> None:
-        self.transcript.append(TranscriptLine(at, speaker, text))
-        self._line(at, label, _t(text))
-
-    def show(self, update: ReplayUpdate, at: float | None) -> None:
-        if isinstance(update, TutorDelta):
-            self._streaming.setdefault(update.item_id, _Streaming(at)).parts.append(update.text)
-        elif isinstance(update, TutorFinal):
-            began = self._streaming.pop(update.item_id, None)
-            label = _t(f"{self.tutor_name}: ", "bold cyan")
-            self._said(began.at if began else at, "tutor", label, update.text)
-        elif isinstance(update, LearnerTurn):
-            if update.source == "typed" and update.text is not None:
-                self._said(at, "learner", _t("You: ", "bold green"), update.text)
-        elif isinstance(update, LearnerTranscript):
-            label = _t("You (spoken): ", "bold green")
-            if update.text is not None:
-                self._said(at, "learner", label, update.text)
-            else:
-                self._line(at, label, _t("[not transcribed]", "dim"))
-        elif isinstance(update, TutorTruncated):
-            self._line(at, _t(f"  (interrupted after {update.audio_end_ms / 1000:.1f} s)", "dim"))
-        elif isinstance(update, ToolCallReady):
-            self._line(
-                at,
-                _t(f"⚙ {update.name}", "bold magenta"),
-                _t(f" {brief_arguments(update.arguments)}"),
-                _t("  (shown, not run)", "dim"),
-            )
-        elif isinstance(update, ToolLogged) and update.ok is False:
-            error = _tool_error(update.output)
-            self._line(at, _t(f"✗ {update.name}", "bold red"), _t(f" → {error}", "red"))
-        elif isinstance(update, ServerError):
-            code = f" {update.code}" if update.code else ""
-            self._line(at, _t(f"! engine error{code}: ", "bold red"), _t(update.message, "red"))
-        elif isinstance(update, ResponseState):
-            if update.state == "done" and update.status not in (None, "completed"):
-                reason = f" ({update.reason})" if update.reason else ""
-                self._line(at, _t(f"  reply {update.status}{reason}", "dim"))
-        elif isinstance(update, ConnectionState) and update.state in ("reconnecting", "failed"):
-            self._unfinished()  # a reply cut off by the drop never completes
-            detail = f": {update.detail}" if update.detail else ""
-            self._line(at, _t(f"● {update.state}{detail}", "dim"))
-
-    def _unfinished(self) -> None:
-        """Tutor turns cut off before they were complete (a dropped connection, a crash)."""
-        for began in self._streaming.values():
-            text = "".join(began.parts) + "…"
-            self._said(began.at, "tutor", _t(f"{self.tutor_name}: ", "bold cyan"), text)
-        self._streaming.clear()
-
-    def finish(self, summary: ReplaySummary) -> None:
-        """Print the summary (text), or everything (JSON)."""
-        self._unfinished()
-        if self.as_json:
-            self.console.file.write(
-                json.dumps(
-                    {
-                        "transcript": [
-                            {"t": line.at, "speaker": line.speaker, "text": line.text}
-                            for line in self.transcript
-                        ],
-                        "summary": replay_summary_json(summary),
-                    },
-                    ensure_ascii=False,
-                    indent=2,
-                )
-                + "\n"
-            )
-            return
-        rows = replay_summary_rows(summary)
-        width = max(len(label) for label, _ in rows)
-        self._print(_t("── lesson summary ──", "bold"))
-        for label, value in rows:
-            self._print(Text.assemble(_t(f"{label:>{width}}  ", "bold"), _t(value)))
-
-
-def replay_summary_rows(summary: ReplaySummary) -> list[tuple[str, str]]:
-    """A call's summary rows, with the tool calls, and what the replay covered."""
-    rows: list[tuple[str, str]] = []
-    for label, value in summary_rows(summary.lesson):
-        if label == "duration" and not summary.timed:
-            value = "unknown (the log has no time offsets)"
-        rows.append((label, value))
-        if label == "turns":
-            for tool in summary.tools:
-                stamp = f"[{clock_time(tool.at)}] " if tool.at is not None else ""
-                failed = f" → failed: {tool.error()}" if tool.ok is False else ""
-                arguments = brief_arguments(tool.arguments)
-                rows.append(("tool", f"{stamp}{tool.name} {arguments}{failed}"))
-    played = f", shown from {clock_time(summary.start_at)}" if summary.start_at else ""
-    rows.append(("events", f"{summary.events}{played}"))
-    if summary.wav_seconds is not None:
-        rows.append(("audio", f"{summary.wav_seconds:.1f} s written"))
-    return rows
-
-
-def replay_summary_json(summary: ReplaySummary) -> dict[str, Any]:
-    """The summary as `--json` prints it: a call's summary plus tools and replay figures."""
-    data = summary_json(summary.lesson)
-    if not summary.timed:
-        data["duration_s"] = None
-
-    def parsed(text: str | None) -> Any:
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
-
-    data["title"] = summary.lesson.title
-    data["tools"] = [
-        {
-            "t": tool.at,
-            "name": tool.name,
-            "call_id": tool.call_id,
-            "arguments": parsed(tool.arguments),
-            "ok": tool.ok,
-            "output": parsed(tool.output),
-        }
-        for tool in summary.tools
-    ]
-    data["events"] = summary.events
-    data["bad_lines"] = summary.bad_lines
-    data["timed"] = summary.timed
-    data["from_s"] = summary.start_at
-    data["wav_seconds"] = summary.wav_seconds
-    return data
-
-
-def bad_lines_note(summary: ReplaySummary) -> str | None:
-    """'3 bad lines skipped (the first is line 7)', or None when every line was good."""
-    if not summary.bad_lines:
-        return None
-    first = f" (the first is line {summary.first_bad_line})" if summary.first_bad_line else ""
-    return f"{_count(summary.bad_lines, 'bad line')} skipped{first}"

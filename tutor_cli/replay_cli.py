@@ -182,7 +182,8 @@ def replay(
     if export_wav is not None:
         _check_wav_target(export_wav, log)
 
-    from tutor_cli.replay import Replay, TranscriptPrinter, bad_lines_note
+    from tutor_cli.replay import Replay
+    from tutor_cli.replay_view import TranscriptPrinter, bad_lines_note
 
     view = TranscriptPrinter(as_json=as_json)
     speaker = None if no_audio or instant or as_json else _Speaker()
