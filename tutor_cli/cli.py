@@ -205,10 +205,11 @@ def call(
     ] = False,
     scenarios: ScenarioDirs = None,
 ) -> None:
-    """Start a lesson with the tutor.
+    """Start a lesson with the tutor: the call screen, or with --headless the lesson printed.
 
-    Learner turns come from --say, --script, piped standard input, or the prompt. Ending
-    the call (end of turns, Ctrl+D, Ctrl+C) asks the tutor for a grade and prints a summary.
+    Talk, or type at any time. Headless, learner turns come from --say, --script, piped
+    standard input, or a prompt. Ending the call (ctrl+q on the screen; end of turns, Ctrl+D
+    or Ctrl+C headless) asks the tutor for a grade and shows a summary.
     """
     import asyncio
     from collections import deque
@@ -264,7 +265,10 @@ def call(
             return quiz_lines.popleft()
         return await prompt.ask("answer> ") if prompt else None
 
-    interactive = loaded is None and not say and piped is None and not headless
+    by_hand = loaded is None and not say and piped is None
+    interactive = by_hand and headless  # a prompt: typed turns, no full screen
+    if by_hand and not headless and not sys.stdout.isatty():
+        raise BadInput("the call screen needs a terminal: use --headless, --say or --script")
     view = ConsoleView(scenario.persona.name, quiz_answers=next_answer)
     from tutor_cli.audio.voice import VoiceSettings
     from tutor_cli.session import SessionOptions
@@ -287,6 +291,11 @@ def call(
         reply_timeout=loaded.timeout_s if loaded and loaded.timeout_s else timeout,
         scenario_dirs=tuple(scenarios or ()),
     )
+
+    if by_hand and not headless:
+        from tutor_cli.tui.app import run_call_screen
+
+        raise typer.Exit(run_call_screen(scenario, settings))
 
     async def run() -> int:
         nonlocal prompt

@@ -1,0 +1,268 @@
+"""The event log pane: every frame both ways, one short line each, with a filter.
+
+Deltas (tutor audio and text, mic audio, argument and transcription deltas) are folded into
+one line per item that counts them and says how much audio or text they carried, so a reply
+is a handful of lines rather than hundreds. Only the line is kept, never the event: audio
+frames are large. At most `max_records` lines are kept; older ones are forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input
+
+from tutor_cli.literal import printable
+from tutor_cli.tui.lines import LineList
+
+BYTES_PER_MS = 48  # 24 kHz mono PCM16, both directions
+AUDIO_DELTAS = frozenset({"response.output_audio.delta", "input_audio_buffer.append"})
+# A new mic-audio line starts when the server has taken a turn from the buffer.
+MIC_TURN_ENDS = frozenset(
+    {
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "input_audio_buffer.cleared",
+        "input_audio_buffer.commit",
+        "input_audio_buffer.clear",
+    }
+)
+ARROWS = {"client": "→", "server": "←", "local": "·"}
+STYLES = {"client": "green", "server": "cyan", "local": "dim"}
+
+
+def _snippet(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _b64_bytes(data: Any) -> int:
+    if not isinstance(data, str):
+        return 0
+    return len(data) * 3 // 4 - (data.endswith("==") + data.endswith("="))
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    parts = []
+    for part in item.get("content") or []:
+        if isinstance(part, dict):
+            value = part.get("text") or part.get("transcript")
+            parts.append(value if isinstance(value, str) else f"<{part.get('type', '?')}>")
+    return " ".join(parts)
+
+
+def brief_event(event: dict[str, Any]) -> str:
+    """What an event says, in a few words."""
+    type_ = str(event.get("type") or "")
+    if type_.startswith("session."):
+        session = event.get("session") if isinstance(event.get("session"), dict) else {}
+        bits = [f"{key} {session[key]}" for key in ("model", "voice") if session.get(key)]
+        if session.get("output_modalities"):
+            bits.append("out " + "+".join(map(str, session["output_modalities"])))
+        if isinstance(session.get("instructions"), str):
+            bits.append(f"instructions {len(session['instructions'])} chars")
+        if isinstance(session.get("tools"), list):
+            bits.append(f"{len(session['tools'])} tools")
+        return ", ".join(bits)
+    if type_ == "error":
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        return f"{error.get('code') or error.get('type') or ''}: {error.get('message') or ''}"
+    if isinstance(event.get("item"), dict):
+        item = event["item"]
+        kind = item.get("type", "")
+        if kind == "function_call":
+            return f"{item.get('name', '')} {_snippet(item.get('arguments') or '', 60)}".strip()
+        if kind == "function_call_output":
+            return f"output {_snippet(item.get('output') or '', 60)}"
+        return f"{item.get('role') or kind} {_snippet(_item_text(item), 60)}".strip()
+    if type_ in ("response.create", "response.created", "response.done"):
+        response = event.get("response") if isinstance(event.get("response"), dict) else {}
+        bits = [str(response[key]) for key in ("id", "status") if response.get(key)]
+        if response.get("tool_choice"):
+            bits.append(f"tool_choice {_snippet(response['tool_choice'], 40)}")
+        usage = response.get("usage")
+        if isinstance(usage, dict) and usage.get("total_tokens") is not None:
+            bits.append(f"{usage['total_tokens']} tokens")
+        return ", ".join(bits)
+    for key in ("transcript", "text", "arguments", "delta", "state", "note", "name"):
+        if isinstance(event.get(key), str):
+            return _snippet(event[key])
+    ids = [f"{key} {event[key]}" for key in ("item_id", "response_id", "call_id") if key in event]
+    return ", ".join(map(str, ids))
+
+
+@dataclass
+class EventRecord:
+    """One line of the pane: an event, or a run of deltas folded together."""
+
+    seq: int
+    t: float
+    direction: str
+    type: str
+    summary: str
+    count: int = 1
+    t_last: float = 0.0
+    audio_bytes: int = 0
+    chars: int = 0
+
+    @property
+    def folded(self) -> bool:
+        return self.type.endswith(".delta") or self.type in AUDIO_DELTAS
+
+    def detail(self) -> str:
+        if not self.folded:
+            return self.summary
+        if self.audio_bytes or self.type in AUDIO_DELTAS:
+            amount = f"{self.audio_bytes / BYTES_PER_MS / 1000:.1f} s audio"
+        else:
+            amount = f"{self.chars} chars in {self.t_last - self.t:.1f} s"
+        return f"×{self.count}, {amount} {self.summary}".rstrip()  # noqa: RUF001
+
+    def search_text(self) -> str:
+        return f"{self.direction} {self.type} {self.detail()}".casefold()
+
+    def line(self) -> Text:
+        style = STYLES.get(self.direction, "")
+        type_style = "bold red" if self.type == "error" else f"bold {style}"
+        return Text.assemble(
+            (f"{self.t:8.3f} ", "dim"),
+            (f"{ARROWS.get(self.direction, '?')} ", style),
+            (printable(self.type), type_style),
+            " ",
+            printable(self.detail()),
+        )
+
+
+class EventRecords:
+    """The pane's lines, folding deltas and forgetting the oldest past `max_records`."""
+
+    def __init__(self, max_records: int = 2000) -> None:
+        self.max_records = max_records
+        self.records: deque[EventRecord] = deque()
+        self._open: dict[tuple[str, str, str], EventRecord] = {}
+        self._seq = 0
+        self._mic_turn = 0
+
+    def add(self, t: float, direction: str, event: dict[str, Any] | str) -> EventRecord:
+        """Record one frame; returns its line's record (new, or a folded one grown)."""
+        if not isinstance(event, dict):
+            return self._new(t, direction, "frame", printable(_snippet(str(event))))
+        type_ = str(event.get("type") or "?")
+        if type_ in MIC_TURN_ENDS:
+            self._mic_turn += 1
+        if not (type_.endswith(".delta") or type_ in AUDIO_DELTAS):
+            return self._new(t, direction, type_, brief_event(event))
+        scope = str(event.get("item_id") or event.get("response_id") or "")
+        if type_ == "input_audio_buffer.append":
+            scope = f"turn {self._mic_turn}"
+        key = (direction, type_, scope)
+        record = self._open.get(key)
+        if record is None:
+            record = self._new(t, direction, type_, scope if type_ in AUDIO_DELTAS else "")
+            record.count = 0
+            self._open[key] = record
+        record.count += 1
+        record.t_last = t
+        if type_ in AUDIO_DELTAS:
+            field = "audio" if type_ == "input_audio_buffer.append" else "delta"
+            record.audio_bytes += event.get("audio_bytes") or _b64_bytes(event.get(field))
+        else:
+            delta = event.get("delta")
+            record.chars += len(delta) if isinstance(delta, str) else 0
+            if not record.summary and scope:
+                record.summary = scope
+        return record
+
+    def _new(self, t: float, direction: str, type_: str, summary: str) -> EventRecord:
+        self._seq += 1
+        record = EventRecord(self._seq, t, direction, type_, summary, t_last=t)
+        self.records.append(record)
+        while len(self.records) > self.max_records:
+            old = self.records.popleft()
+            if old.folded:
+                for key, open_record in list(self._open.items()):
+                    if open_record is old:
+                        del self._open[key]
+        return record
+
+
+class EventPane(Vertical):
+    """The filter box over the list of event lines."""
+
+    def __init__(
+        self,
+        *,
+        max_records: int = 2000,
+        clock: Callable[[], float],
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.records = EventRecords(max_records)
+        self.clock = clock
+        self.started: float | None = None
+        self._query = ""
+        self._dirty: dict[int, EventRecord] = {}
+        self._keys: dict[int, int] = {}  # record seq -> line key
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter events (type, text, client/server)", id="event-filter")
+        yield LineList(max_entries=self.records.max_records, wrap=False, id="event-lines")
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self.flush)
+
+    @property
+    def lines(self) -> LineList:
+        return self.query_one("#event-lines", LineList)
+
+    def record(self, direction: str, event: dict[str, Any] | str) -> None:
+        """One frame: cheap here, drawn at the next flush."""
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        record = self.records.add(now - self.started, direction, event)
+        self._dirty[record.seq] = record
+
+    def _matches(self, record: EventRecord) -> bool:
+        return not self._query or self._query in record.search_text()
+
+    def flush(self) -> None:
+        if not self._dirty or not self.display:
+            return  # a hidden pane is redrawn in full when it is shown again
+        dirty, self._dirty = self._dirty, {}
+        lines = self.lines
+        for seq, record in dirty.items():
+            key = self._keys.get(seq)
+            if key is not None and lines.has(key):
+                lines.replace(key, record.line())
+            elif self._matches(record):
+                self._keys[seq] = lines.append(record.line())
+        if len(self._keys) > 2 * self.records.max_records:
+            self._keys = {s: k for s, k in self._keys.items() if lines.has(k)}
+
+    def redraw(self) -> None:
+        """Show every kept line that passes the filter."""
+        self._dirty.clear()
+        lines = self.lines
+        lines.clear()
+        self._keys = {}
+        for record in self.records.records:
+            if self._matches(record):
+                self._keys[record.seq] = lines.append(record.line())
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._query = event.value.strip().casefold()
+        self.redraw()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter in the filter box is not a learner turn

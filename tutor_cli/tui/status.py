@@ -1,0 +1,139 @@
+"""The header line (what lesson, which engine, is it connected) and the status bar (mic, whose
+turn, mode, time, tokens). Both redraw on a timer when something changed, never per update."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from tutor_cli.call import AudioMode, MicLevel
+from tutor_cli.literal import printable
+
+SESSION_LIMIT_S = 60 * 60  # the Realtime API closes a session after 60 minutes
+STATE_STYLES = {
+    "connecting": "yellow",
+    "connected": "green",
+    "reconnecting": "dark_orange",
+    "closed": "grey50",
+    "failed": "bold red",
+}
+TURN_STYLES = {
+    "listening": "green",
+    "learner speaking": "yellow",
+    "tutor thinking": "magenta",
+    "tutor speaking": "cyan",
+    "grading…": "bold yellow",
+    "ended": "grey50",
+    "not connected": "bold red",
+}
+METER_CELLS = 8
+
+
+class CallHeader(Horizontal):
+    """Scenario, level, language, engine and model; the connection as a coloured dot + word."""
+
+    def __init__(self, lesson: str, engine: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lesson = lesson
+        self.engine = engine
+        self.state = "connecting"
+        self.detail: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(printable(self.lesson), style="bold"), id="header-title", markup=False)
+        yield Static(self._state(), id="header-state", markup=False)
+
+    def _state(self) -> Text:
+        return Text.assemble(
+            (printable(self.engine), "dim"),
+            "  ",
+            ("● ", STATE_STYLES.get(self.state, "")),
+            (self.state, "bold"),
+        )
+
+    def set_state(self, state: str, detail: str | None = None) -> None:
+        self.state, self.detail = state, detail
+        widget = self.query_one("#header-state", Static)
+        widget.update(self._state())
+        widget.tooltip = printable(detail) if detail else None
+
+
+def meter(dbfs: float, cells: int = METER_CELLS) -> str:
+    """A level from -60 to 0 dBFS as a bar of `cells` characters."""
+    filled = round(max(0.0, min(1.0, (dbfs + 60) / 60)) * cells)
+    return "█" * filled + "░" * (cells - filled)
+
+
+def clock_text(seconds: float) -> str:
+    minutes, seconds = divmod(int(max(0.0, seconds)), 60)
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+class StatusBar(Static):
+    """Mic meter, whose turn it is, mode, elapsed time against the limit, tokens and cost."""
+
+    def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.clock = clock
+        self.mode = AudioMode("text")
+        self.turn = "listening"
+        self.level: MicLevel | None = None
+        self.talking = False
+        self.tokens = 0
+        self.cost: float | None = None
+        self.started: float | None = None
+        self._dirty = True
+
+    def on_mount(self) -> None:
+        self.set_interval(0.2, self._tick)
+        self.set_interval(1.0, self.changed)  # the elapsed time moves
+        self._tick()
+
+    def changed(self) -> None:
+        self._dirty = True
+
+    def _tick(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.update(self.render_status())
+
+    def render_status(self) -> Text:
+        wide = self.size.width >= 100 or not self.size.width
+        parts: list[Text] = []
+        if self.mode.mode != "text":
+            if self.mode.muted:
+                parts.append(Text("mic muted", style="yellow"))
+            else:
+                rms = self.level.rms_dbfs if self.level else -100.0
+                bar = Text.assemble("mic ", (meter(rms), "green"))
+                if wide:
+                    bar.append(f" {max(rms, -99):.0f} dB", style="dim")
+                parts.append(bar)
+        parts.append(Text.assemble(("● ", TURN_STYLES.get(self.turn, "")), self.turn))
+        parts.append(Text(self._mode_text()))
+        elapsed = 0.0 if self.started is None else self.clock() - self.started
+        late = elapsed > SESSION_LIMIT_S - 5 * 60
+        parts.append(
+            Text(
+                f"{clock_text(elapsed)} / {clock_text(SESSION_LIMIT_S)}",
+                style="bold red" if late else "",
+            )
+        )
+        cost = "no cost estimate" if self.cost is None else f"${self.cost:.4f}"
+        parts.append(Text(f"{self.tokens:,} tokens · {cost}"))
+        separator = Text(" │ ")
+        separator.stylize("dim")
+        return separator.join(parts)
+
+    def _mode_text(self) -> str:
+        if self.mode.mode == "text":
+            return "text only"
+        if self.mode.muted:
+            return "muted"
+        if self.mode.mode == "push_to_talk":
+            return "push-to-talk: talking" if self.talking else "push-to-talk"
+        return "voice + text"

@@ -1,0 +1,178 @@
+"""The transcript: tutor and learner turns, tool calls, notices, as they happen.
+
+Tutor text arrives as many small deltas. They are buffered and applied on a short timer, so a
+burst of deltas costs one re-wrap of the turn being spoken (never of the whole transcript).
+Everything shown is built as `rich.text.Text` from `printable()` strings: model text can neither
+inject markup nor send escape sequences to the terminal.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from tutor_cli.call import ToolRan
+from tutor_cli.console_view import brief_arguments
+from tutor_cli.literal import printable
+from tutor_cli.tui.lines import LineList
+
+FLUSH_S = 0.04  # deltas are applied at most 25 times a second
+CURSOR = "▍"
+TUTOR_STYLE = "bold cyan"
+LEARNER_STYLE = "bold green"
+QUOTE = r"«[^»\n]*»"  # model answers, corrections and hints: the tutor quotes them like this
+
+
+def literal(text: str, style: str = "") -> Text:
+    """`text` as plain text: no markup, control characters made visible."""
+    return Text(printable(text), style=style)
+
+
+@dataclass
+class _TutorTurn:
+    key: int
+    text: str = ""
+    final: bool = False
+    note: str = ""
+
+
+class Transcript(LineList):
+    """The lesson so far. Call the methods in the order updates arrive; deltas are coalesced."""
+
+    def __init__(
+        self,
+        tutor_name: str,
+        *,
+        max_entries: int = 5000,
+        flush_interval: float = FLUSH_S,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(max_entries=max_entries, wrap=True, id=id, classes=classes)
+        self.tutor_name = tutor_name
+        self.flush_interval = flush_interval
+        self._pending: dict[str, list[str]] = {}
+        self._tutor: OrderedDict[str, _TutorTurn] = OrderedDict()
+        self._spoken: OrderedDict[str, int] = OrderedDict()  # learner item -> entry key
+
+    def on_mount(self) -> None:
+        self.set_interval(self.flush_interval, self.flush)
+
+    # --- tutor -----------------------------------------------------------------------------------
+
+    def add_delta(self, item_id: str, text: str) -> None:
+        """A piece of a tutor turn; shown at the next flush."""
+        self._pending.setdefault(item_id, []).append(text)
+
+    def flush(self) -> None:
+        """Apply buffered deltas: one re-wrap per streaming turn."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        for item_id, parts in pending.items():
+            turn = self._turn(item_id)
+            if turn.final:
+                continue  # the final text already replaced the stream
+            turn.text += "".join(parts)
+            self._show_turn(turn)
+
+    def tutor_final(self, item_id: str, text: str) -> None:
+        self.flush()
+        turn = self._turn(item_id)
+        turn.text, turn.final = text, True
+        self._show_turn(turn)
+
+    def tutor_truncated(self, item_id: str, audio_end_ms: int) -> None:
+        self.flush()
+        turn = self._tutor.get(item_id)
+        note = f"(interrupted after {audio_end_ms / 1000:.1f} s)"
+        if turn is None:
+            self.note(note)
+            return
+        turn.note = note
+        self._show_turn(turn)
+
+    def _turn(self, item_id: str) -> _TutorTurn:
+        turn = self._tutor.get(item_id)
+        if turn is None:
+            turn = _TutorTurn(self.append(Text()))
+            self._tutor[item_id] = turn
+            if len(self._tutor) > 64:  # only recent turns can still change
+                self._tutor.popitem(last=False)
+        return turn
+
+    def _show_turn(self, turn: _TutorTurn) -> None:
+        body = literal(turn.text)
+        body.highlight_regex(QUOTE, "bold yellow")
+        line = Text.assemble(literal(f"{self.tutor_name}  ", TUTOR_STYLE), body)
+        if not turn.final:
+            line.append(CURSOR, style="cyan")
+        if turn.note:
+            line.append(f"  {turn.note}", style="dim")
+        self.replace(turn.key, line)
+
+    # --- learner ---------------------------------------------------------------------------------
+
+    def learner_typed(self, text: str) -> None:
+        self.flush()
+        self.append(Text.assemble(literal("You  ", LEARNER_STYLE), literal(text, "green")))
+
+    def learner_spoken(self, item_id: str | None) -> None:
+        """A spoken turn began; its words are filled in when the transcript arrives."""
+        self.flush()
+        key = self.append(self._spoken_line(None, "…"))
+        if item_id:
+            self._spoken[item_id] = key
+            if len(self._spoken) > 64:
+                self._spoken.popitem(last=False)
+
+    def learner_transcript(self, item_id: str, text: str | None, error: str | None) -> None:
+        self.flush()
+        line = self._spoken_line(text, f"[not transcribed: {error or 'no text'}]")
+        key = self._spoken.pop(item_id, None)
+        if key is None or not self.replace(key, line):
+            self.append(line)
+
+    def _spoken_line(self, text: str | None, missing: str) -> Text:
+        words = literal(text, "green") if text is not None else literal(missing, "dim")
+        return Text.assemble(literal("You (spoken)  ", LEARNER_STYLE), words)
+
+    # --- the rest --------------------------------------------------------------------------------
+
+    def tool(self, ran: ToolRan) -> None:
+        """A tool call as one compact line, with what came of it."""
+        self.flush()
+        outcome = ran.outcome
+        mark, style = ("⚙", "magenta") if outcome.ok else ("✗", "red")
+        line = Text.assemble(
+            literal(f"  {mark} {ran.name} ", f"bold {style}"),
+            literal(brief_arguments(ran.arguments, 120), "dim"),
+        )
+        if not outcome.ok:
+            line.append_text(literal(f" → {outcome.error or 'failed'}", "red"))
+        elif ran.name == "trigger_quiz" and isinstance(outcome.result.get("quiz"), dict):
+            quiz = outcome.result["quiz"]
+            line.append_text(
+                literal(f" → {quiz.get('correct', 0)}/{quiz.get('questions', 0)} right", style)
+            )
+        elif ran.name == "grade_lesson" and isinstance(outcome.result.get("stored"), dict):
+            grade = outcome.result["stored"]
+            line.append_text(literal(f" → score {grade.get('score', 0):g}/100", style))
+            for error in grade.get("errors") or []:
+                said, fixed = error.get("said", ""), error.get("correction", "")
+                line.append_text(literal(f"\n    ✎ {said} → ", "yellow"))
+                line.append_text(literal(fixed, "bold yellow"))
+        self.append(line)
+
+    def note(self, text: str, level: str = "info") -> None:
+        """A notice from the call: dim, yellow for warnings, red for errors."""
+        self.flush()
+        style = {"warning": "yellow", "error": "bold red"}.get(level, "dim")
+        self.append(literal(f"  · {text}", style))
+
+    def error(self, code: str | None, message: str) -> None:
+        self.flush()
+        label = f"  ! engine error{f' {code}' if code else ''}: "
+        self.append(Text.assemble(literal(label, "bold red"), literal(message, "red")))
