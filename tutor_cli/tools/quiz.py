@@ -80,15 +80,23 @@ def check_answer(question: Question, given: str) -> bool:
         return False
     if said in wanted:
         return True
-    if question.kind == "choice":
-        index: int | None = None
-        if said.isdigit():
-            index = int(said) - 1
-        elif len(said) == 1 and said in LETTERS:
-            index = LETTERS.index(said)
-        if index is not None and 0 <= index < len(question.choices):
-            return normalise(question.choices[index]) in wanted
-    return False
+    picked = picked_choice(question, given)
+    return picked is not None and normalise(picked) in wanted
+
+
+def picked_choice(question: Question, given: str) -> str | None:
+    """The choice a number (1, 2, …) or letter (a, b, …) names, for a choice question."""
+    said = normalise(given)
+    if question.kind != "choice" or not said:
+        return None
+    index: int | None = None
+    if said.isdigit():
+        index = int(said) - 1
+    elif len(said) == 1 and said in LETTERS:
+        index = LETTERS.index(said)
+    if index is not None and 0 <= index < len(question.choices):
+        return question.choices[index]
+    return None
 
 
 def score_quiz(quiz: Quiz, answers: list[str]) -> dict[str, Any]:

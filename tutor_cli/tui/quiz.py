@@ -16,22 +16,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tutor_cli.literal import printable
-from tutor_cli.tools.quiz import LETTERS, Question, Quiz, check_answer, normalise
+from tutor_cli.tools.quiz import LETTERS, Question, Quiz, check_answer, picked_choice
 
 
 def chosen(question: Question, given: str) -> str:
     """A choice question answered by number or letter: the choice itself; else `given`."""
-    said = normalise(given)
-    if question.kind != "choice" or not said:
-        return given.strip()
-    index: int | None = None
-    if said.isdigit():
-        index = int(said) - 1
-    elif len(said) == 1 and said in LETTERS:
-        index = LETTERS.index(said)
-    if index is not None and 0 <= index < len(question.choices):
-        return question.choices[index]
-    return given.strip()
+    return picked_choice(question, given) or given.strip()
 
 
 def expected(question: Question) -> str:
