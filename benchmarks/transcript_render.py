@@ -124,7 +124,8 @@ async def measure(widget: Widget | None, rate: int, seconds: float, history: int
         used = time.process_time() - cpu
         elapsed = time.perf_counter() - start
     if elapsed > seconds * 1.2:
-        print(f"  (note: the feed took {elapsed:.1f} s for {seconds:g} s of deltas)")
+        name = type(widget).__name__ if widget is not None else "idle app"
+        print(f"  ({name} fell behind: the feed took {elapsed:.1f} s for {seconds:g} s of deltas)")
     return used
 
 
