@@ -486,7 +486,7 @@ class Replay:
             raise BadInput(f"{self.log}: empty file, no events to replay")
         wav = SessionWav(self.export_wav) if self.export_wav is not None else None
         try:
-            return self._play(EventLogReader(self.log, strict=self.strict), wav)
+            return self._play(self.open_reader(), wav)
         except BadInput:
             if wav is not None:
                 wav.close()
@@ -495,6 +495,10 @@ class Replay:
         finally:
             if wav is not None:
                 wav.close()
+
+    def open_reader(self) -> EventLogReader:
+        """The log's records. The call screen wraps them to pace them by its own clock."""
+        return EventLogReader(self.log, strict=self.strict)
 
     def _play(self, reader: EventLogReader, wav: SessionWav | None) -> ReplaySummary:
         lesson: RecordedLesson | None = None

@@ -1,9 +1,12 @@
 """`tutor replay LOG`: the command, kept thin. It checks the options, builds a `Replay` with the
 headless view, and leaves errors to `cli.main` (a `BadInput` is one line and exit 2).
 
+In a terminal (stdout a tty, neither `--headless` nor `--json`) the lesson plays on the call
+screen (`tui.replay_app.ReplayApp`); otherwise, or with `--headless`, it is printed.
+
 `cli.py` wires it with `app.command("replay")(replay)`. Importing this module costs only typer:
-the replay machinery (numpy, rich, the Conversation) loads when the command runs, and textual,
-sounddevice and websockets are never imported by it.
+the replay machinery (numpy, rich, the Conversation) loads when the command runs, textual only
+for the call-screen replay, and sounddevice when there is audio to play.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,9 +29,10 @@ class _Speaker:
     """The sound card for the tutor's voice, opened at the first audio (so a log without
     audio, or a bad log, never touches a device); without one, said once and silent."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Callable[[str], None] | None = None) -> None:
         self._device: Any = None
         self._tried = False
+        self.say = say or _say
 
     def push(self, item_id: str, pcm: bytes) -> None:
         if not self._tried:
@@ -40,7 +45,7 @@ class _Speaker:
                 device = pick_device(None, "output", "--output-device")
                 self._device = ReplaySpeaker(device, LEARNER_AUDIO)
             except AudioUnavailable as exc:
-                _say(f"replaying without sound: {exc}")
+                self.say(f"replaying without sound: {exc}")
         if self._device is not None:
             self._device.push(item_id, pcm)
 
@@ -129,8 +134,9 @@ def replay(
         bool,
         typer.Option(
             "--headless",
-            help="Print the transcript with time offsets and a summary (the call-screen "
-            "replay is not built yet, so this is what every replay does for now).",
+            help="Print the transcript with time offsets and a summary instead of playing "
+            "the lesson on the call screen (what happens anyway when the output is not a "
+            "terminal).",
         ),
     ] = False,
     no_audio: Annotated[
@@ -172,8 +178,10 @@ def replay(
         ),
     ] = False,
 ) -> None:
-    """Play a saved lesson back: the transcript with time offsets, the tool calls and the
-    summary. Tools are shown, never run; nothing is stored or sent anywhere."""
+    """Play a saved lesson back on the call screen (space pauses, + and - change the speed,
+    the arrows seek 10 s, q quits), or print it with --headless: the transcript with time
+    offsets, the tool calls and the summary. Tools are shown, never run; nothing is stored or
+    sent anywhere."""
     if not math.isfinite(speed) or speed <= 0:
         raise BadInput(f"--speed: {speed:g} must be a number more than 0")
     if instant and speed != 1.0:  # called as a function; on the command line, see _speed_alone
@@ -181,6 +189,10 @@ def replay(
     start_at = parse_offset(from_) if from_ is not None else 0.0
     if export_wav is not None:
         _check_wav_target(export_wav, log)
+
+    if not headless and not as_json and sys.stdout.isatty():
+        code = _on_screen(log, speed, instant, start_at, strict, no_audio, export_wav)
+        raise typer.Exit(code)
 
     from tutor_cli.replay import Replay
     from tutor_cli.replay_view import TranscriptPrinter, bad_lines_note
@@ -204,6 +216,52 @@ def replay(
     note = bad_lines_note(summary)
     if note:
         _say(note)
-    if not headless and not as_json:  # said last, so a failed replay still prints one line
-        _say("the call-screen replay is coming; this was the headless one")
     raise typer.Exit(0)
+
+
+class _Unseen:
+    """A view that shows nothing (the WAV export before the call-screen replay)."""
+
+    def begin(self, info: Any) -> None:
+        pass
+
+    def show(self, update: Any, at: float | None) -> None:
+        pass
+
+
+def _on_screen(
+    log: Path,
+    speed: float,
+    instant: bool,
+    start_at: float,
+    strict: bool,
+    no_audio: bool,
+    export_wav: Path | None,
+) -> int:
+    """The replay on the call screen; its exit code. A WAV export is written first, in one
+    pass (seeking on the screen would cut it)."""
+    from tutor_cli.replay import Replay
+    from tutor_cli.replay_view import bad_lines_note
+    from tutor_cli.tui.replay_app import ReplayApp
+
+    if export_wav is not None:
+        written = Replay(
+            log, _Unseen(), instant=True, strict=strict, export_wav=export_wav, notify=_say
+        ).run()
+        _say(f"{export_wav}: {written.wav_seconds or 0:.1f} s of audio written")
+    speaker = None if no_audio or instant else _Speaker()
+    app = ReplayApp(
+        log, speed=speed, instant=instant, start_at=start_at, strict=strict, speaker=speaker
+    )
+    if speaker is not None:
+        speaker.say = app.say
+    try:
+        code = app.run() or 0
+    finally:
+        if speaker is not None:
+            speaker.close()
+    if app.error is not None:
+        raise app.error
+    if app.summary is not None and (note := bad_lines_note(app.summary)):
+        _say(note)
+    return code

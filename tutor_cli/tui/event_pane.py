@@ -224,12 +224,15 @@ class EventPane(Vertical):
     def lines(self) -> LineList:
         return self.query_one("#event-lines", LineList)
 
-    def record(self, direction: str, event: dict[str, Any] | str) -> None:
-        """One frame: cheap here, drawn at the next flush."""
-        now = self.clock()
-        if self.started is None:
-            self.started = now
-        record = self.records.add(now - self.started, direction, event)
+    def record(self, direction: str, event: dict[str, Any] | str, at: float | None = None) -> None:
+        """One frame: cheap here, drawn at the next flush. `at`: its offset when known (a
+        replay's record), else the time since the first frame."""
+        if at is None:
+            now = self.clock()
+            if self.started is None:
+                self.started = now
+            at = now - self.started
+        record = self.records.add(at, direction, event)
         self._dirty[record.seq] = record
 
     def _matches(self, record: EventRecord) -> bool:
@@ -248,6 +251,11 @@ class EventPane(Vertical):
                 self._keys[seq] = lines.append(record.line())
         if len(self._keys) > 2 * self.records.max_records:
             self._keys = {s: k for s, k in self._keys.items() if lines.has(k)}
+
+    def clear(self) -> None:
+        """Forget every line (a replay seeking back)."""
+        self.records = EventRecords(self.records.max_records)
+        self.redraw()
 
     def redraw(self) -> None:
         """Show every kept line that passes the filter."""

@@ -17,12 +17,13 @@ from tutor_cli.console_view import summary_rows
 from tutor_cli.literal import printable
 
 
-def summary_table(summary: CallSummary) -> Table:
-    """The summary rows (shared with the console view) as a two-column table of plain text."""
+def summary_table(summary: CallSummary, rows: list[tuple[str, str]] | None = None) -> Table:
+    """The summary rows (shared with the console view, or `rows` when given) as a two-column
+    table of plain text."""
     table = Table.grid(padding=(0, 2))
     table.add_column(justify="right", style="bold", no_wrap=True)
     table.add_column()
-    for label, value in summary_rows(summary):
+    for label, value in summary_rows(summary) if rows is None else rows:
         style = "bold red" if label == "failed" else ("yellow" if label == "correction" else "")
         table.add_row(Text(printable(label)), Text(printable(value), style=style))
     return table
@@ -38,17 +39,26 @@ class SummaryScreen(Screen[int]):
         Binding("ctrl+q,ctrl+c", "leave", "Exit", show=False),
     ]
 
-    def __init__(self, summary: CallSummary, code: int) -> None:
+    def __init__(
+        self,
+        summary: CallSummary,
+        code: int,
+        *,
+        rows: list[tuple[str, str]] | None = None,
+        heading: str | None = None,
+    ) -> None:
         super().__init__()
         self.summary = summary
         self.code = code
+        self.rows = rows  # in place of the call's summary rows (a replay adds its own)
+        self.heading = heading
 
     def compose(self) -> ComposeResult:
         heading = "Lesson summary" if self.code == 0 else "Lesson summary: the call failed"
         style = "bold" if self.code == 0 else "bold red"
         with VerticalScroll(id="summary-box"):
-            yield Static(Text(heading, style=style), id="summary-title")
-            yield Static(summary_table(self.summary), id="summary-rows")
+            yield Static(Text(self.heading or heading, style=style), id="summary-title")
+            yield Static(summary_table(self.summary, self.rows), id="summary-rows")
             yield Static(
                 Text("Enter, q or Esc: exit", style="dim"),
                 id="summary-keys",
@@ -70,8 +80,17 @@ HELP = [
 ]
 
 
+ABOUT = (
+    "The transcript shows the tutor (cyan) and you (green); «quoted» phrases are the "
+    "model answers and corrections to say. The event log lists every protocol event: "
+    "→ sent, ← received, deltas folded into one line per reply. The status bar shows "
+    "your mic, whose turn it is, the mode, the time against the 60-minute session "
+    "limit, and tokens with their estimated cost."
+)
+
+
 class HelpScreen(ModalScreen[None]):
-    """The keys, and what the screen shows."""
+    """The keys, and what the screen shows (the call's, unless told otherwise)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
@@ -79,20 +98,18 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "close", "Close", show=False),
     ]
 
+    def __init__(self, keys: list[tuple[str, str]] | None = None, about: str | None = None) -> None:
+        super().__init__()
+        self.key_rows = HELP if keys is None else keys
+        self.about = ABOUT if about is None else about
+
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, meaning in HELP:
+        for key, meaning in self.key_rows:
             keys.add_row(Text(key), Text(meaning))
-        about = Text(
-            "The transcript shows the tutor (cyan) and you (green); «quoted» phrases are the "
-            "model answers and corrections to say. The event log lists every protocol event: "
-            "→ sent, ← received, deltas folded into one line per reply. The status bar shows "
-            "your mic, whose turn it is, the mode, the time against the 60-minute session "
-            "limit, and tokens with their estimated cost.",
-            style="dim",
-        )
+        about = Text(self.about, style="dim")
         with Vertical(id="help-box"):
             yield Static(Text("Keys", style="bold"))
             yield Static(keys, id="help-keys")

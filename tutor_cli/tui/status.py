@@ -36,14 +36,19 @@ METER_CELLS = 8
 class CallHeader(Horizontal):
     """Scenario, level, language, engine and model; the connection as a coloured dot + word."""
 
-    def __init__(self, lesson: str, engine: str, *, id: str | None = None) -> None:
+    def __init__(
+        self, lesson: str, engine: str, *, badge: str | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.lesson = lesson
         self.engine = engine
+        self.badge = badge  # e.g. REPLAY, shown before the title
         self.state = "connecting"
         self.detail: str | None = None
 
     def compose(self) -> ComposeResult:
+        if self.badge:
+            yield Static(Text(f" {printable(self.badge)} "), id="header-badge", markup=False)
         yield Static(Text(printable(self.lesson), style="bold"), id="header-title", markup=False)
         yield Static(self._state(), id="header-state", markup=False)
 
@@ -74,11 +79,21 @@ def clock_text(seconds: float) -> str:
 
 
 class StatusBar(Static):
-    """Mic meter, whose turn it is, mode, elapsed time against the limit, tokens and cost."""
+    """Mic meter, whose turn it is, mode, elapsed time against the limit, tokens and cost.
 
-    def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
+    With `timeline` (a replay), that text stands in place of the mic, the mode and the elapsed
+    time."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        timeline: Callable[[], Text] | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__("", id=id, markup=False)
         self.clock = clock
+        self.timeline = timeline
         self.mode = AudioMode("text")
         self.turn = "listening"
         self.level: MicLevel | None = None
@@ -104,7 +119,10 @@ class StatusBar(Static):
     def render_status(self) -> Text:
         wide = self.size.width >= 100 or not self.size.width
         parts: list[Text] = []
-        if self.mode.mode != "text":
+        if self.timeline is not None:
+            parts.append(self.timeline())
+            parts.append(Text.assemble(("● ", TURN_STYLES.get(self.turn, "")), self.turn))
+        elif self.mode.mode != "text":
             if self.mode.muted:
                 parts.append(Text("mic muted", style="yellow"))
             else:
@@ -113,16 +131,17 @@ class StatusBar(Static):
                 if wide:
                     bar.append(f" {max(rms, -99):.0f} dB", style="dim")
                 parts.append(bar)
-        parts.append(Text.assemble(("● ", TURN_STYLES.get(self.turn, "")), self.turn))
-        parts.append(Text(self._mode_text()))
-        elapsed = 0.0 if self.started is None else self.clock() - self.started
-        late = elapsed > SESSION_LIMIT_S - 5 * 60
-        parts.append(
-            Text(
-                f"{clock_text(elapsed)} / {clock_text(SESSION_LIMIT_S)}",
-                style="bold red" if late else "",
+        if self.timeline is None:
+            parts.append(Text.assemble(("● ", TURN_STYLES.get(self.turn, "")), self.turn))
+            parts.append(Text(self._mode_text()))
+            elapsed = 0.0 if self.started is None else self.clock() - self.started
+            late = elapsed > SESSION_LIMIT_S - 5 * 60
+            parts.append(
+                Text(
+                    f"{clock_text(elapsed)} / {clock_text(SESSION_LIMIT_S)}",
+                    style="bold red" if late else "",
+                )
             )
-        )
         cost = "no cost estimate" if self.cost is None else f"${self.cost:.4f}"
         parts.append(Text(f"{self.tokens:,} tokens · {cost}"))
         separator = Text(" │ ")

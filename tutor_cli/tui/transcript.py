@@ -56,6 +56,15 @@ class Transcript(LineList):
         self._pending: dict[str, list[str]] = {}
         self._tutor: OrderedDict[str, _TutorTurn] = OrderedDict()
         self._spoken: OrderedDict[str, int] = OrderedDict()  # learner item -> entry key
+        self._tools: OrderedDict[str, int] = OrderedDict()  # replayed call id -> entry key
+
+    def clear(self) -> None:
+        """Forget the whole lesson shown so far (a replay seeking back)."""
+        self._pending.clear()
+        self._tutor.clear()
+        self._spoken.clear()
+        self._tools.clear()
+        super().clear()
 
     def on_mount(self) -> None:
         self.set_interval(self.flush_interval, self.flush)
@@ -144,6 +153,29 @@ class Transcript(LineList):
     def tool(self, ran: ToolRan) -> None:
         """A tool call as one compact line, with what came of it."""
         self.flush()
+        self.append(self._tool_line(ran))
+
+    def tool_shown(self, call_id: str, name: str, arguments: str) -> None:
+        """A tool call a replay shows without running it; its logged outcome, if the log has
+        one, replaces the line (`tool_logged`)."""
+        self.flush()
+        line = Text.assemble(
+            literal(f"  ⚙ {name} ", "bold magenta"),
+            literal(brief_arguments(arguments, 120), "dim"),
+            literal("  (shown, not run)", "dim"),
+        )
+        self._tools[call_id] = self.append(line)
+        if len(self._tools) > 64:
+            self._tools.popitem(last=False)
+
+    def tool_logged(self, call_id: str, ran: ToolRan) -> None:
+        """What came of a replayed tool call when the lesson was live."""
+        self.flush()
+        key = self._tools.pop(call_id, None)
+        if key is None or not self.replace(key, self._tool_line(ran)):
+            self.append(self._tool_line(ran))
+
+    def _tool_line(self, ran: ToolRan) -> Text:
         outcome = ran.outcome
         mark, style = ("⚙", "magenta") if outcome.ok else ("✗", "red")
         line = Text.assemble(
@@ -164,7 +196,7 @@ class Transcript(LineList):
                 said, fixed = error.get("said", ""), error.get("correction", "")
                 line.append_text(literal(f"\n    ✎ {said} → ", "yellow"))
                 line.append_text(literal(fixed, "bold yellow"))
-        self.append(line)
+        return line
 
     def note(self, text: str, level: str = "info") -> None:
         """A notice from the call: dim, yellow for warnings, red for errors."""
