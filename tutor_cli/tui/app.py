@@ -34,15 +34,7 @@ from tutor_cli.literal import printable
 from tutor_cli.realtime.connection import ConnectionFailed
 from tutor_cli.realtime.conversation import (
     ConnectionState,
-    LearnerTranscript,
-    LearnerTurn,
-    ResponseState,
     ServerError,
-    SpeechStarted,
-    SpeechStopped,
-    TutorDelta,
-    TutorFinal,
-    TutorTruncated,
     Update,
     UsageUpdate,
 )
@@ -50,6 +42,7 @@ from tutor_cli.scenarios import Scenario
 from tutor_cli.store import ProgressStore
 from tutor_cli.tools.quiz import Quiz
 from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.lesson_updates import LessonUpdates
 from tutor_cli.tui.quiz import QuizScreen
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
 from tutor_cli.tui.status import CallHeader, StatusBar
@@ -66,7 +59,7 @@ class SayInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Send")]
 
 
-class CallScreen(Screen[None]):
+class CallScreen(LessonUpdates, Screen[None]):
     """The lesson: transcript, event log, status, and the text box."""
 
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -290,41 +283,8 @@ class CallScreen(Screen[None]):
             return
         self.events.record(direction, event)
 
-    def _turn(self, turn: str) -> None:
-        if self.phase == "call" and self.status.turn != turn:
-            self.status.turn = turn
-            self.status.changed()
-
-    def _on_TutorDelta(self, update: TutorDelta) -> None:
-        self.transcript.add_delta(update.item_id, update.text)
-
-    def _on_TutorFinal(self, update: TutorFinal) -> None:
-        self.transcript.tutor_final(update.item_id, update.text)
-
-    def _on_TutorTruncated(self, update: TutorTruncated) -> None:
-        self.transcript.tutor_truncated(update.item_id, update.audio_end_ms)
-
-    def _on_LearnerTurn(self, update: LearnerTurn) -> None:
-        if update.source == "typed" and update.text is not None:
-            self.transcript.learner_typed(update.text)
-        elif update.source == "speech":
-            self.transcript.learner_spoken(update.item_id)
-
-    def _on_LearnerTranscript(self, update: LearnerTranscript) -> None:
-        self.transcript.learner_transcript(update.item_id, update.text, update.error)
-
-    def _on_SpeechStarted(self, update: SpeechStarted) -> None:
-        self._turn("learner speaking")
-
-    def _on_SpeechStopped(self, update: SpeechStopped) -> None:
-        self._turn("listening")
-
-    def _on_ResponseState(self, update: ResponseState) -> None:
-        turn = {"thinking": "tutor thinking", "speaking": "tutor speaking"}.get(update.state)
-        self._turn(turn or "listening")
-        if update.state == "done" and update.status not in (None, "completed"):
-            reason = f" ({update.reason})" if update.reason else ""
-            self.transcript.note(f"reply {update.status}{reason}")
+    def _shows_turns(self) -> bool:
+        return self.phase == "call"
 
     def _on_ToolRan(self, update: ToolRan) -> None:
         self.transcript.tool(update)

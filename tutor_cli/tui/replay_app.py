@@ -44,16 +44,8 @@ from tutor_cli.errors import BadInput
 from tutor_cli.eventlog import EventLogReader, Record
 from tutor_cli.realtime.conversation import (
     ConnectionState,
-    LearnerTranscript,
-    LearnerTurn,
-    ResponseState,
     ServerError,
-    SpeechStarted,
-    SpeechStopped,
     ToolCallReady,
-    TutorDelta,
-    TutorFinal,
-    TutorTruncated,
     UsageUpdate,
 )
 from tutor_cli.replay import (
@@ -70,6 +62,7 @@ from tutor_cli.replay_view import replay_summary_rows
 from tutor_cli.tools.registry import ToolOutcome
 from tutor_cli.tui.app import NARROW
 from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.lesson_updates import LessonUpdates
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
 from tutor_cli.tui.status import CallHeader, StatusBar, clock_text
 from tutor_cli.tui.transcript import Transcript
@@ -372,7 +365,7 @@ def _tool_ran(name: str, arguments: str, update: ToolLogged) -> ToolRan:
     return ToolRan(name, arguments, ToolOutcome(name, ok, update.output, result, error))
 
 
-class ReplayScreen(Screen[None]):
+class ReplayScreen(LessonUpdates, Screen[None]):
     """The call screen's widgets, watching a replay instead of a call."""
 
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -643,42 +636,6 @@ class ReplayScreen(Screen[None]):
         self.app.exit(0, return_code=0)
 
     # --- updates, as the call screen shows them --------------------------------------------------
-
-    def _turn(self, turn: str) -> None:
-        if self.status.turn != turn:
-            self.status.turn = turn
-            self.status.changed()
-
-    def _on_TutorDelta(self, update: TutorDelta) -> None:
-        self.transcript.add_delta(update.item_id, update.text)
-
-    def _on_TutorFinal(self, update: TutorFinal) -> None:
-        self.transcript.tutor_final(update.item_id, update.text)
-
-    def _on_TutorTruncated(self, update: TutorTruncated) -> None:
-        self.transcript.tutor_truncated(update.item_id, update.audio_end_ms)
-
-    def _on_LearnerTurn(self, update: LearnerTurn) -> None:
-        if update.source == "typed" and update.text is not None:
-            self.transcript.learner_typed(update.text)
-        elif update.source == "speech":
-            self.transcript.learner_spoken(update.item_id)
-
-    def _on_LearnerTranscript(self, update: LearnerTranscript) -> None:
-        self.transcript.learner_transcript(update.item_id, update.text, update.error)
-
-    def _on_SpeechStarted(self, update: SpeechStarted) -> None:
-        self._turn("learner speaking")
-
-    def _on_SpeechStopped(self, update: SpeechStopped) -> None:
-        self._turn("listening")
-
-    def _on_ResponseState(self, update: ResponseState) -> None:
-        turn = {"thinking": "tutor thinking", "speaking": "tutor speaking"}.get(update.state)
-        self._turn(turn or "listening")
-        if update.state == "done" and update.status not in (None, "completed"):
-            reason = f" ({update.reason})" if update.reason else ""
-            self.transcript.note(f"reply {update.status}{reason}")
 
     def _on_ToolCallReady(self, update: ToolCallReady) -> None:
         self._arguments[update.call_id] = update.arguments
