@@ -94,6 +94,7 @@ def test_wav_mic_and_speaker_on_the_offline_engine(tutor_home: Path, tmp_path: P
     assert started and stopped and started[0]["item_id"] == stopped[0]["item_id"]
     assert 0 <= started[0]["audio_start_ms"] <= 500 < stopped[0]["audio_end_ms"]
     assert "You (spoken)" in result.stdout and "¿Para dónde lo llevo?" in result.stdout
+    assert out.stat().st_mode & 0o777 == 0o600  # the tutor's voice: owner only
     segments = wav_segments(out)
     # the tutor's reply to the spoken turn is in the file, after the learner stopped speaking
     assert any(start * 1000 > stopped[0]["audio_end_ms"] for start, _ in segments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import wave
 from pathlib import Path
@@ -46,11 +47,15 @@ class WavSpeaker:
         self.path = path
         self._task: asyncio.Task[None] | None = None
         self._wav: wave.Wave_write | None = None
+        self._file: Any = None
         self.blocks = 0
 
     async def start(self) -> None:
         try:
-            self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed in stop()
+            # The tutor's voice is part of the conversation: readable by its owner only.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._file = os.fdopen(fd, "wb")  # closed in stop(); wave leaves it open
+            self._wav = wave.open(self._file, "wb")  # noqa: SIM115 - closed in stop()
         except OSError as exc:
             raise AudioUnavailable(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._wav.setnchannels(1)
@@ -76,6 +81,7 @@ class WavSpeaker:
             self._task = None
         if self._wav is not None:
             self._wav.close()
+            self._file.close()
             self._wav = None
 
 
