@@ -107,22 +107,6 @@ class CallScreen(LessonUpdates, Screen[None]):
         )
         yield Footer()
 
-    @property
-    def transcript(self) -> Transcript:
-        return self.query_one(Transcript)
-
-    @property
-    def events(self) -> EventPane:
-        return self.query_one(EventPane)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
-
-    @property
-    def header(self) -> CallHeader:
-        return self.query_one(CallHeader)
-
     def on_mount(self) -> None:
         self.query_one("#audio-banner").display = False
         self.query_one("#alert-banner").display = False

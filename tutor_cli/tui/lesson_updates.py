@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tutor_cli.realtime.conversation import (
     LearnerTranscript,
     LearnerTurn,
@@ -12,16 +14,32 @@ from tutor_cli.realtime.conversation import (
     TutorFinal,
     TutorTruncated,
 )
-from tutor_cli.tui.status import StatusBar
+from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.status import CallHeader, StatusBar
 from tutor_cli.tui.transcript import Transcript
 
 
 class LessonUpdates:
-    """Turns and transcript updates, shown the same live and in a replay. The screen using it
-    has `transcript` and `status`, and dispatches updates to `_on_<UpdateName>` methods."""
+    """The lesson's widgets, and the turn and transcript updates shown the same live and in a
+    replay. Mixed into a Screen that dispatches updates to `_on_<UpdateName>` methods."""
 
-    transcript: Transcript
-    status: StatusBar
+    query_one: Any  # from the Screen this is mixed into
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def events(self) -> EventPane:
+        return self.query_one(EventPane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def header(self) -> CallHeader:
+        return self.query_one(CallHeader)
 
     def _shows_turns(self) -> bool:
         """Whether whose-turn-it-is is shown now (the call screen stops when grading)."""

@@ -431,22 +431,6 @@ class ReplayScreen(LessonUpdates, Screen[None]):
         yield StatusBar(self.real_clock, timeline=self.timeline, id="status")
         yield Footer()
 
-    @property
-    def transcript(self) -> Transcript:
-        return self.query_one(Transcript)
-
-    @property
-    def events(self) -> EventPane:
-        return self.query_one(EventPane)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
-
-    @property
-    def header(self) -> CallHeader:
-        return self.query_one(CallHeader)
-
     def on_mount(self) -> None:
         self.transcript.border_title = "transcript (replay)"
         self.events.border_title = "events (ctrl+l)"
