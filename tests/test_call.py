@@ -145,6 +145,10 @@ def test_piped_lines_are_learner_turns(tutor_home: Path) -> None:
             "tutor: --engine: 'carrier-pigeon' is not one of",
         ),
         (["call", "a1_taxi_bogota", "--junit", "x.xml"], "tutor: --junit needs --script"),
+        (
+            ["doctor", "--engine", "carrier-pigeon"],
+            "tutor: --engine: 'carrier-pigeon' is not one of",
+        ),
         (["call", "--script", "nope.toml"], "tutor: nope.toml: no such file"),
     ],
 )

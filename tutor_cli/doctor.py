@@ -60,10 +60,8 @@ def _key() -> Finding:
 async def _engine(engine: str) -> Finding:
     from tutor_cli.realtime.connection import Connection, ConnectionFailed, resolve_endpoint
 
-    try:
-        endpoint = resolve_endpoint(engine, model=None, scenario="a1_taxi_bogota", env=os.environ)
-    except BadInput as exc:
-        return Finding("engine", False, str(exc), "fix --engine or the variables it names")
+    # A bad --engine value (or a missing key it needs) is bad input: BadInput, exit 2.
+    endpoint = resolve_endpoint(engine, model=None, scenario="a1_taxi_bogota", env=os.environ)
     if endpoint is None:
         from tutor_cli.engine.server import OfflineEngine
 
