@@ -21,9 +21,9 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from tutor_cli.lesson.scenario import load_scenario
+from tutor_cli.lesson.session_config import session_config
 from tutor_cli.realtime import events
-from tutor_cli.scenarios import load_scenario
-from tutor_cli.session import session_update
 
 SCENARIO = "a1_taxi_bogota"
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def open_session(url: str) -> ClientConnection:
     ws = await connect(f"{url}?scenario={SCENARIO}", max_size=None)
     scenario = load_scenario(ROOT / "scenarios" / f"{SCENARIO}.json")
-    await ws.send(json.dumps(session_update(scenario)))
+    await ws.send(json.dumps(events.session_update(session_config(scenario))))
     while json.loads(await ws.recv())["type"] != "session.updated":
         pass
     return ws

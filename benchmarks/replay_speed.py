@@ -34,13 +34,10 @@ WORDS = [
     *("de", "dónde", "viene", "cuánto", "se", "queda", "en", "Bogotá"),
 ]
 
-# The command as the CLI runs it: `tutor replay`, wired into cli.py's app if it is not yet.
+# The command as the CLI runs it: `tutor replay`.
 RUNNER = """
 import sys
-from tutor_cli.cli import app, main
-if "replay" not in [c.name for c in app.registered_commands]:
-    from tutor_cli.replay_cli import replay
-    app.command("replay")(replay)
+from tutor_cli.cli import main
 sys.exit(main(["replay", *sys.argv[1:]]))
 """
 

@@ -25,13 +25,13 @@ import numpy as np
 
 from tutor_cli.audio.devices import Device
 from tutor_cli.audio.echo import EchoGate
+from tutor_cli.audio.jitter_buffer import JitterBuffer
 from tutor_cli.audio.mic import SoundCardMic
-from tutor_cli.audio.player import JitterBuffer
 from tutor_cli.audio.voice import Voice
-from tutor_cli.call import Call, CallSettings
-from tutor_cli.realtime.conversation import AudioChunk
-from tutor_cli.scenarios import load_scenario
-from tutor_cli.store import ProgressStore
+from tutor_cli.call.controller import Call
+from tutor_cli.call.settings import CallSettings
+from tutor_cli.lesson.scenario import load_scenario
+from tutor_cli.storage.store import ProgressStore
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = Device(0, "clocked", 1, 1, 48000.0, "benchmark", True, True)
@@ -96,15 +96,17 @@ class Quiet:
         return []
 
 
-class Recorder(Call):
-    """A Call that keeps the arrival time of every audio delta for the player comparison."""
+class RecordingBuffer(JitterBuffer):
+    """A jitter buffer that keeps the arrival time of every audio delta, for the player
+    comparison."""
 
-    arrivals: list[tuple[float, str, bytes]]
+    def __init__(self, prebuffer_ms: int) -> None:
+        super().__init__(prebuffer_ms)
+        self.arrivals: list[tuple[float, str, bytes]] = []
 
-    async def _dispatch(self, update: Any) -> None:
-        if isinstance(update, AudioChunk):
-            self.arrivals.append((time.perf_counter(), update.item_id, update.pcm))
-        await super()._dispatch(update)
+    def push(self, item_id: str, pcm: bytes) -> None:
+        self.arrivals.append((time.perf_counter(), item_id, pcm))
+        super().push(item_id, pcm)
 
 
 async def live(seconds: float) -> tuple[Voice, list[tuple[float, str, bytes]]]:
@@ -112,31 +114,25 @@ async def live(seconds: float) -> tuple[Voice, list[tuple[float, str, bytes]]]:
     sentence = "Mire, esta es la carrera séptima y allá está el centro de la ciudad. "
     words_per_second = 2.4
     text = sentence * max(1, round(seconds * words_per_second / len(sentence.split())))
-    buffer = JitterBuffer(40)
+    buffer = RecordingBuffer(40)
     voice = Voice(ClockedMic(FAKE), ClockedSpeaker(buffer), buffer, EchoGate(False))
+    await voice.speaker.start()
+    await voice.mic.start()
     with ProgressStore.open_default() as store:
-        call = Recorder(scenario, CallSettings(engine="offline", pace=1.0), Quiet(), store=store)
-        call.arrivals = []
-
-        async def open_voice() -> None:
-            call.voice = voice
-            await voice.speaker.start()
-            await voice.mic.start()
-
-        call._open_voice = open_voice  # type: ignore[method-assign]
+        settings = CallSettings(engine="offline", pace=1.0)
+        call = Call(scenario, settings, Quiet(), store=store, voice=voice)
         await call.start()
         await call.wait_idle()  # the opening
         voice.buffer.underruns = 0
         voice.send_latency.clear()
-        arrivals_before = len(call.arrivals)
-        for event in call.conversation.request_response(instructions=f'Say: "{text}"'):
-            await call._send(event)
+        arrivals_before = len(buffer.arrivals)
+        await call.request_reply(instructions=f'Say: "{text}"')
         await asyncio.sleep(0.5)
         await call.wait_idle(seconds * 2)
         while not voice.buffer.idle:
             await asyncio.sleep(0.1)
         await call.end()
-    return voice, call.arrivals[arrivals_before:]
+    return voice, buffer.arrivals[arrivals_before:]
 
 
 def reference_cpu(arrivals: list[tuple[float, str, bytes]]) -> tuple[float, float, int]:

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_runner import tutor
 from tutor_cli.audio.echo import EchoGate
 from tutor_cli.audio.mic import read_wav
-from tutor_cli.audio.pcm import FRAME_SAMPLES, ToProtocol, level_dbfs
+from tutor_cli.audio.pcm import FRAME_SAMPLES, FrameLevel, ToProtocol
 from tutor_cli.errors import BadInput
 
 
@@ -63,12 +64,18 @@ def test_bad_wav_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_levels_in_dbfs() -> None:
-    assert level_dbfs(np.zeros(480, dtype=np.int16)) == (-100.0, -100.0)
-    full = np.full(480, 32767, dtype=np.int16)
-    rms, peak = level_dbfs(full)
+    level = FrameLevel()
+    assert level.add(np.zeros(480, dtype="<i2").tobytes()) == 0.0
+    assert level.take() == (-100.0, -100.0) and level.frames == 0
+    full = np.full(480, 32767, dtype="<i2")
+    tenth = (full // 10).astype("<i2")
+    assert level.add(tenth.tobytes()) == pytest.approx(0.1, abs=1e-3)
+    rms, _peak = level.take()
+    assert abs(rms + 20) < 0.1  # a tenth of full scale is -20 dBFS
+    level.add(tenth.tobytes())
+    level.add(full.tobytes())  # the loudest frame of the run is what the meter shows
+    rms, peak = level.take()
     assert abs(rms) < 0.01 and abs(peak) < 0.01
-    half = (full // 10).astype(np.int16)
-    assert abs(level_dbfs(half)[0] + 20) < 0.1
 
 
 def test_echo_gate_decisions() -> None:
@@ -86,39 +93,23 @@ def test_echo_gate_decisions() -> None:
 
 
 def test_devices_and_doctor_on_a_machine_without_sound(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
     # This machine (and CI's) has no sound card; with PortAudio missing the answers differ
     # but must be just as clear.
-    env = {**os.environ, "OPENAI_API_KEY": ""}
-    env.pop("ALSA_CONFIG_PATH", None)
-
-    def tutor(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tutor_cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=60,
-        )
-
-    devices = tutor("devices")
+    env = {"OPENAI_API_KEY": "", "ALSA_CONFIG_PATH": None}
+    devices = tutor("devices", env=env)
     assert devices.returncode == 0, devices.stderr
     assert "no sound devices" in devices.stdout.lower() or "PortAudio" in devices.stdout
-    doctor = tutor("doctor")
+    doctor = tutor("doctor", env=env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "engine: offline" in doctor.stdout and "A call can run." in doctor.stdout
     assert "OPENAI_API_KEY: not set" in doctor.stdout
-    unknown = tutor("call", "a1_taxi_bogota", "--headless", "--input-device", "no-such-mic")
+    unknown = tutor(
+        "call", "a1_taxi_bogota", "--headless", "--input-device", "no-such-mic", env=env
+    )
     if "PortAudio is not available" not in unknown.stdout:
         assert unknown.returncode == 2
         assert unknown.stderr.startswith("tutor: --input-device:")
-    fallback = tutor("call", "a1_taxi_bogota", "--headless", "--say", "Hola, muy bien")
+    fallback = tutor("call", "a1_taxi_bogota", "--headless", "--say", "Hola, muy bien", env=env)
     assert fallback.returncode == 0, fallback.stderr
     assert "text-only call:" in fallback.stdout  # the banner says why
     assert "¿Para dónde lo llevo?" in fallback.stdout

@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, SCENARIOS
-from tutor_cli.audio.voice import VoiceSettings
-from tutor_cli.call import Call, CallSettings, lesson
+from tutor_cli.audio.settings import VoiceSettings
+from tutor_cli.call.controller import Call
+from tutor_cli.call.headless import from_lines, lesson
+from tutor_cli.call.settings import CallSettings
 from tutor_cli.engine.tts import Synthesizer
-from tutor_cli.eventlog import read_log
-from tutor_cli.headless import from_lines
-from tutor_cli.scenarios import load_scenario
-from tutor_cli.store import ProgressStore
+from tutor_cli.lesson.scenario import load_scenario
+from tutor_cli.storage.eventlog import read_log
+from tutor_cli.storage.store import ProgressStore
 
 BLOCK_MS = 20
 
@@ -66,6 +67,7 @@ def server_events(home: Path, type_: str) -> list[dict]:
     ]
 
 
+@pytest.mark.slow
 def test_wav_mic_and_speaker_on_the_offline_engine(tutor_home: Path, tmp_path: Path) -> None:
     mic = speech_wav(tmp_path / "speech.wav", "Buenas tardes. Muy bien, gracias.", lead_s=0.5)
     out = tmp_path / "out.wav"
@@ -101,6 +103,7 @@ def test_wav_mic_and_speaker_on_the_offline_engine(tutor_home: Path, tmp_path: P
     assert sum(end - start for start, end in segments) > 2.0
 
 
+@pytest.mark.slow
 def test_barge_in_stops_the_tutor_and_truncates_exactly(tutor_home: Path, tmp_path: Path) -> None:
     mic = speech_wav(tmp_path / "speech.wav", "Perdón, un momento por favor.", lead_s=1.5)
     out = tmp_path / "out.wav"
@@ -158,9 +161,12 @@ def test_barge_in_stops_the_tutor_and_truncates_exactly(tutor_home: Path, tmp_pa
     assert not after.any()
     started = server_events(tutor_home, "input_audio_buffer.speech_started")[0]
     records = list(read_log(log))
-    speech_at = next(r.t for r in records if r.event == started)
-    truncate_at = next(r.t for r in records if r.event == truncate)
-    assert truncate_at - speech_at < BLOCK_MS / 1000  # the truncate went out at once
+    speech_index = next(i for i, r in enumerate(records) if r.event == started)
+    truncate_index = next(i for i, r in enumerate(records) if r.event == truncate)
+    between = records[speech_index:truncate_index]
+    mic_frames = [r for r in between if r.event.get("type") == "input_audio_buffer.append"]
+    # the truncate went out at once: at most one more mic frame (20 ms) was sent before it
+    assert speech_index < truncate_index and len(mic_frames) <= 1
     assert 1000 < truncate["audio_end_ms"] < 2500  # cut soon after the learner began at 1.5 s
 
 
@@ -174,7 +180,8 @@ def test_real_sound_device_streams_on_alsa_null(tmp_path: Path) -> None:
     script = """
 import asyncio, json
 import numpy as np
-from tutor_cli.audio.voice import Voice, VoiceSettings
+from tutor_cli.audio.settings import VoiceSettings
+from tutor_cli.audio.voice import Voice
 
 async def main():
     voice = await Voice.open(VoiceSettings(echo_gate="auto"))

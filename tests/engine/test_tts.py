@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tutor_cli.engine import tts
-from tutor_cli.engine.tts import SAMPLE_RATE, SpeechUnavailable, Synthesizer, espeak_voice
+from tutor_cli.engine.tts import SpeechUnavailable, Synthesizer, espeak_voice
+from tutor_cli.realtime.events import RATE
 
 SENTENCE = "Buenas tardes, señor, ¿me lleva al centro histórico de Bogotá, por favor?"
 
@@ -19,7 +20,7 @@ def samples(chunks: list[bytes]) -> np.ndarray:
 
 
 def seconds(chunks: list[bytes]) -> float:
-    return len(samples(chunks)) / SAMPLE_RATE
+    return len(samples(chunks)) / RATE
 
 
 def in_thread(work: Callable[[], list[bytes]], timeout: float = 10.0) -> list[bytes]:

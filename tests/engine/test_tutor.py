@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import SCENARIOS, shipped_ids
 from tutor_cli.engine.tutor import CallTool, Cue, Say, ScriptedTutor, matches
-from tutor_cli.scenarios import load_scenario
+from tutor_cli.lesson.scenario import load_scenario
 
 TOOLS = frozenset({"grade_lesson", "trigger_quiz"})
 

@@ -7,12 +7,10 @@ import base64
 import pytest
 
 from tests.conformance import assert_client_event
-from tutor_cli.realtime.conversation import (
+from tutor_cli.lesson.updates import (
     AudioChunk,
-    Conversation,
     LearnerTranscript,
     LearnerTurn,
-    Outgoing,
     ResponseState,
     ServerError,
     SpeechStarted,
@@ -23,6 +21,7 @@ from tutor_cli.realtime.conversation import (
     UnknownEvent,
     UsageUpdate,
 )
+from tutor_cli.realtime.conversation import Conversation
 from tutor_cli.realtime.pricing import Usage, cost_usd
 
 PCM_100MS = base64.b64encode(bytes(4800)).decode()
@@ -88,43 +87,49 @@ def test_a_spoken_reply_streams_then_finalises(beta: bool) -> None:
     assert "".join(u.text for u in updates if isinstance(u, TutorDelta)) == "Hola, ¿qué tal?"
     assert sum(len(u.pcm) for u in updates if isinstance(u, AudioChunk)) == 9600
     assert updates[-1] == UsageUpdate(conv.usage, cost_usd("gpt-realtime", conv.usage))
-    assert not conv.responding
+    assert not conv.responding and not conv.busy and conv.events_to_send() == []
+
+
+def types(events: list[dict]) -> list[str]:
+    return [e["type"] for e in events]
 
 
 def test_typed_turn_then_queued_request_released_at_done() -> None:
     conv = Conversation("gpt-realtime")
-    updates, sent = conv.send_text("Buenas tardes")
-    assert updates == [LearnerTurn(None, "Buenas tardes", "typed")]
-    assert [e["type"] for e in sent] == ["conversation.item.create", "response.create"]
+    assert conv.send_text("Buenas tardes") == LearnerTurn(None, "Buenas tardes", "typed")
+    sent = conv.events_to_send()
+    assert types(sent) == ["conversation.item.create", "response.create"]
     for event in sent:
         assert_client_event(event)
+    assert conv.busy and conv.events_to_send() == []  # the outbox was emptied
     conv.receive({"type": "response.created", "response": {"id": "r1"}})
     # typed while the tutor is answering: the item goes now, the request waits
-    _, sent = conv.send_text("¿Cuánto cuesta?")
-    assert [e["type"] for e in sent] == ["conversation.item.create"]
-    done = conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
-    (outgoing,) = [u for u in done if isinstance(u, Outgoing)]
-    assert [e["type"] for e in outgoing.events] == ["response.create"]
+    conv.send_text("¿Cuánto cuesta?")
+    assert types(conv.events_to_send()) == ["conversation.item.create"]
+    conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    assert types(conv.events_to_send()) == ["response.create"]
     assert conv.responding
 
 
 def test_plain_queued_requests_coalesce() -> None:
     conv = Conversation("m")
     conv.request_response()
-    assert conv.request_response() == [] and conv.request_response() == []
+    conv.request_response()
+    conv.request_response()
+    assert types(conv.events_to_send()) == ["response.create"]
     conv.receive({"type": "response.created", "response": {"id": "r1"}})
-    done = conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
-    assert len([u for u in done if isinstance(u, Outgoing)]) == 1
+    conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    assert types(conv.events_to_send()) == ["response.create"]  # one for the two held back
     conv.receive({"type": "response.created", "response": {"id": "r2"}})
-    done = conv.receive({"type": "response.done", "response": {"id": "r2", "status": "completed"}})
-    assert not [u for u in done if isinstance(u, Outgoing)]
+    conv.receive({"type": "response.done", "response": {"id": "r2", "status": "completed"}})
+    assert conv.events_to_send() == [] and not conv.busy
 
 
 def test_refused_request_is_asked_again_later() -> None:
     conv = Conversation("m")
-    conv.receive({"type": "response.created", "response": {"id": "r1"}})  # server VAD started one
-    conv._response = None  # the client missed it: it thinks nothing is active
-    (create,) = conv.request_response()
+    conv.request_response()
+    (create,) = conv.events_to_send()
+    # Server VAD started a response the client has not heard of yet: the request is refused.
     error = {
         "type": "error",
         "error": {
@@ -135,9 +140,23 @@ def test_refused_request_is_asked_again_later() -> None:
         },
     }
     assert conv.receive(error) == [ServerError("conversation_already_has_active_response", "busy")]
+    assert conv.busy and conv.events_to_send() == []
     conv.receive({"type": "response.created", "response": {"id": "r1"}})
-    done = conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
-    assert [u.events[0]["type"] for u in done if isinstance(u, Outgoing)] == ["response.create"]
+    conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
+    assert types(conv.events_to_send()) == ["response.create"]
+
+
+def test_bookkeeping_stays_bounded_over_a_long_lesson() -> None:
+    conv = Conversation("m")
+    for n in range(500):
+        conv.send_text(f"turn {n}")
+        conv.events_to_send()
+        conv.receive({"type": "response.created", "response": {"id": f"r{n}"}})
+        conv.receive({"type": "response.done", "response": {"id": f"r{n}", "status": "completed"}})
+    # An error naming a request answered long ago changes nothing and holds nothing back.
+    stale = {"type": "error", "error": {"code": "x", "message": "late", "event_id": "evt_old"}}
+    assert conv.receive(stale) == [ServerError("x", "late")]
+    assert not conv.busy and conv.events_to_send() == []
 
 
 def function_call(call_id: str, name: str, status: str = "completed") -> dict:
@@ -164,10 +183,13 @@ def test_tools_run_only_for_completed_calls_and_reply_after_all_outputs() -> Non
     assert conv.receive(function_call("c2", "trigger_quiz")) != []
     assert conv.receive(function_call("c3", "trigger_quiz", status="incomplete")) == []
     conv.receive({"type": "response.done", "response": {"id": "r1", "status": "completed"}})
-    first = conv.tool_output("c1", '{"ok": true}')
-    assert [e["type"] for e in first] == ["conversation.item.create"]
-    second = conv.tool_output("c2", '{"ok": true}')
-    assert [e["type"] for e in second] == ["conversation.item.create", "response.create"]
+    assert conv.busy and conv.awaiting_tools
+    conv.tool_output("c1", '{"ok": true}')
+    first = conv.events_to_send()
+    assert types(first) == ["conversation.item.create"]
+    conv.tool_output("c2", '{"ok": true}')
+    second = conv.events_to_send()
+    assert types(second) == ["conversation.item.create", "response.create"]
     for event in first + second:
         assert_client_event(event)
 
@@ -202,7 +224,8 @@ def test_interleaved_items_keep_their_own_text() -> None:
 def test_barge_in_truncates_what_was_not_heard_only() -> None:
     conv = Conversation("m")
     feed(conv, spoken_reply("Hola, ¿qué tal?"))  # 200 ms of audio for item_1
-    (truncate,) = conv.interrupt("item_1", played_ms=120.4, manual_turns=False)
+    conv.interrupt("item_1", played_ms=120.4, manual_turns=False)
+    (truncate,) = conv.events_to_send()
     assert truncate["type"] == "conversation.item.truncate"
     assert (truncate["item_id"], truncate["audio_end_ms"], truncate["content_index"]) == (
         "item_1",
@@ -210,9 +233,10 @@ def test_barge_in_truncates_what_was_not_heard_only() -> None:
         0,
     )
     assert_client_event(truncate)
-    assert conv.interrupt("item_1", played_ms=200, manual_turns=False) == []  # finished playing
-    assert conv.interrupt("item_1", played_ms=999, manual_turns=False) == []
-    assert conv.interrupt(None, played_ms=0, manual_turns=False) == []
+    conv.interrupt("item_1", played_ms=200, manual_turns=False)  # it had finished playing
+    conv.interrupt("item_1", played_ms=999, manual_turns=False)
+    conv.interrupt(None, played_ms=0, manual_turns=False)
+    assert conv.events_to_send() == []
     assert conv.receive(
         {
             "type": "conversation.item.truncated",
@@ -227,8 +251,8 @@ def test_manual_turns_cancel_the_active_response_too() -> None:
     conv = Conversation("m")
     conv.receive({"type": "response.created", "response": {"id": "r1"}})
     conv.receive({"type": "response.output_audio.delta", **where(), "delta": PCM_100MS})
-    sent = conv.interrupt("item_1", played_ms=50, manual_turns=True)
-    assert [e["type"] for e in sent] == ["response.cancel", "conversation.item.truncate"]
+    conv.interrupt("item_1", played_ms=50, manual_turns=True)
+    assert types(conv.events_to_send()) == ["response.cancel", "conversation.item.truncate"]
 
 
 def test_spoken_learner_turn_and_its_transcript() -> None:
@@ -289,16 +313,27 @@ def test_history_for_a_new_socket_and_the_lost_reply() -> None:
     feed(conv, spoken_reply("¿Para dónde?"))
     conv.send_text("Al centro")
     conv.receive({"type": "response.created", "response": {"id": "r2"}})
-    assert conv.connection_lost() is True  # a reply was in progress
-    history = conv.history_events()
+    conv.connection_lost()  # a reply was in progress: it is owed
+    assert conv.busy and not conv.responding and conv.events_to_send() == []
+    conv.configure({"type": "realtime"})
+    resumed = conv.resume()
+    sent = conv.events_to_send()
+    assert types(sent) == ["session.update", *["conversation.item.create"] * 3, "response.create"]
+    history = sent[1:4]
     assert [(e["item"]["role"], e["item"]["content"][0].get("text")) for e in history] == [
         ("user", "Hola"),
         ("assistant", "¿Para dónde?"),
         ("user", "Al centro"),
     ]
-    for event in history:
+    assert resumed.history_event_ids == tuple(e["event_id"] for e in history)
+    assert resumed.reply_requested
+    for event in sent:
         assert_client_event(event)
-    assert not conv.responding and conv.connection_lost() is False
+    # A second drop with nothing under way owes nothing.
+    conv.receive({"type": "response.created", "response": {"id": "r3"}})
+    conv.receive({"type": "response.done", "response": {"id": "r3", "status": "completed"}})
+    conv.connection_lost()
+    assert not conv.busy and not conv.resume().reply_requested
 
 
 def test_usage_accumulates_into_a_cost() -> None:

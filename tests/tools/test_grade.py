@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from tests.conftest import SCENARIOS
-from tutor_cli.scenarios import load_scenario
+from tutor_cli.lesson.scenario import load_scenario
 from tutor_cli.tools.grade import GRADE_LESSON_TOOL
 from tutor_cli.tools.registry import ToolContext, ToolRegistry
 from tutor_cli.tools.specs import GRADE_LESSON

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SCENARIOS, shipped_ids
-from tutor_cli.scenarios import Scenario, load_scenario
+from tutor_cli.lesson.scenario import Scenario, load_scenario
 from tutor_cli.tools.quiz import (
     BLANK,
     TRIGGER_QUIZ_TOOL,

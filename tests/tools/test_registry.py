@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SCENARIOS
-from tutor_cli.scenarios import load_scenario
+from tutor_cli.lesson.scenario import load_scenario
 from tutor_cli.tools.registry import Tool, ToolContext, ToolError, ToolRegistry, validate
 from tutor_cli.tools.specs import GRADE_LESSON, TOOL_SPECS, TRIGGER_QUIZ
 

@@ -10,8 +10,8 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from tests.conftest import SCENARIOS
-from tutor_cli.call import CallSettings
-from tutor_cli.scenarios import Scenario, load_scenario
+from tutor_cli.call.settings import CallSettings
+from tutor_cli.lesson.scenario import Scenario, load_scenario
 
 OFFLINE = CallSettings(engine="offline", text_only=True, pace=0, grade_timeout=10)
 

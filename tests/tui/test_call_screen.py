@@ -10,11 +10,12 @@ import pytest
 
 from tests.audio.test_voice_calls import speech_wav
 from tests.tui.helpers import OFFLINE, drawn, taxi, until
-from tutor_cli.audio.voice import VoiceSettings
-from tutor_cli.call import CallSettings
-from tutor_cli.store import ProgressStore
+from tutor_cli.audio.settings import VoiceSettings
+from tutor_cli.call.settings import CallSettings
+from tutor_cli.storage.store import ProgressStore
 from tutor_cli.tools.quiz import LETTERS
-from tutor_cli.tui.app import CallApp, SayInput
+from tutor_cli.tui.app import CallApp
+from tutor_cli.tui.call_screen import SayInput
 from tutor_cli.tui.event_pane import EventPane
 from tutor_cli.tui.quiz import QuizScreen
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
@@ -221,6 +222,7 @@ def test_small_terminal_and_resizing() -> None:
     asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_a_spoken_turn_with_a_wav_microphone(tmp_path: Path) -> None:
     mic = speech_wav(tmp_path / "speech.wav", "Buenas tardes. Muy bien, gracias.", lead_s=0.5)
     voice = VoiceSettings(mic_file=mic, speaker_file=tmp_path / "out.wav", mic_realtime=False)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.tui.helpers import FakeClock, drawn, until
+from tutor_cli.tui.app import ReplayApp
 from tutor_cli.tui.event_pane import EventPane
-from tutor_cli.tui.replay_app import ReplayApp, ReplayClock, ReplayScreen
+from tutor_cli.tui.replay_screen import ReplayScreen
 from tutor_cli.tui.screens import SummaryScreen
 from tutor_cli.tui.status import CallHeader, StatusBar
 from tutor_cli.tui.transcript import Transcript
@@ -142,7 +143,7 @@ def status(app: ReplayApp) -> str:
 
 
 async def advance(pilot: Any, clock: FakeClock, seconds: float, steps: int = 4) -> None:
-    """Move real time on, in steps, letting the replay thread and the screen keep up."""
+    """Move real time on, in steps, letting the replay worker and the screen keep up."""
     for _ in range(steps):
         clock.now += seconds / steps
         await pilot.pause(0.06)
@@ -262,22 +263,3 @@ def test_the_event_pane_stays_bounded(tmp_path: Path) -> None:
         assert app.return_code == 0
 
     asyncio.run(main())
-
-
-def test_the_clock_pauses_changes_speed_and_jumps() -> None:
-    real = FakeClock(0.0)
-    clock = ReplayClock(5.0, real=real)
-    real.now = 10.0
-    assert clock.monotonic() == 5.0  # held until the first record is shown
-    clock.release()
-    real.now = 11.0
-    assert clock.monotonic() == 6.0
-    clock.set_paused(True)
-    real.now = 20.0
-    assert clock.monotonic() == 6.0
-    clock.set_paused(False)
-    clock.set_speed(4.0)
-    real.now = 21.0
-    assert clock.monotonic() == 10.0
-    clock.jump(30.0)
-    assert clock.monotonic() == 30.0

@@ -14,18 +14,20 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from tests.tui.helpers import OFFLINE, FakeClock, taxi
-from tutor_cli.call import CallSummary, Notice, ToolRan
-from tutor_cli.realtime.conversation import (
+from tutor_cli.lesson.updates import (
+    CallSummary,
     ConnectionState,
     LearnerTurn,
+    Notice,
     ResponseState,
+    ToolRan,
     TutorDelta,
     TutorFinal,
     UsageUpdate,
 )
 from tutor_cli.realtime.pricing import Usage
+from tutor_cli.tools.outcomes import QuizAnswered, ToolOutcome
 from tutor_cli.tools.quiz import build_quiz, quiz_seed
-from tutor_cli.tools.registry import ToolOutcome
 from tutor_cli.tui.app import CallApp
 from tutor_cli.tui.screens import SummaryScreen
 from tutor_cli.tui.status import StatusBar
@@ -68,13 +70,14 @@ async def feed_lesson(app: CallApp, pilot: Pilot, clock: FakeClock) -> None:
     app.show(TutorFinal("item_2", HINT))
     arguments = json.dumps({"focus": "mixed", "questions": 4})
     result = {"quiz": {"questions": 4, "correct": 3}}
-    app.show(ToolRan("trigger_quiz", arguments, ToolOutcome("trigger_quiz", True, "", result)))
+    outcome = ToolOutcome("trigger_quiz", True, "", result, effect=QuizAnswered(3, 4, {}))
+    app.show(ToolRan("trigger_quiz", arguments, outcome))
     app.show(Notice("the tutor did not reply in time", "info"))
     app.show(UsageUpdate(Usage(text_in=1200, text_out=80, responses=2), 0.0061))
     # Draw now rather than at the timers' next ticks.
     screen.query_one(Transcript).flush()
     screen.events.flush()
-    screen.query_one(StatusBar)._tick()
+    screen.query_one(StatusBar).draw()
 
 
 def test_call_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]

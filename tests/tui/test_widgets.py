@@ -11,19 +11,22 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi
-from tutor_cli.call import AudioMode, MicLevel, Notice, ToolRan
-from tutor_cli.realtime.conversation import (
+from tutor_cli.lesson.updates import (
+    AudioMode,
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    MicLevel,
+    Notice,
     ResponseState,
     ServerError,
     SpeechStarted,
+    ToolRan,
     TutorDelta,
     TutorFinal,
 )
+from tutor_cli.tools.outcomes import ToolOutcome
 from tutor_cli.tools.quiz import Question
-from tutor_cli.tools.registry import ToolOutcome
 from tutor_cli.tui.app import CallApp
 from tutor_cli.tui.event_pane import EventPane, EventRecords
 from tutor_cli.tui.lines import LineList
@@ -83,20 +86,24 @@ def test_delta_storm_is_coalesced_into_one_rewrap() -> None:
         app = CallApp(taxi(), OFFLINE, autostart=False)
         async with app.run_test(size=(100, 30)) as pilot:
             view = app.call_screen.query_one(Transcript)
-            wraps = 0
-            original = view._wrap
+            drawn_entries: list[str] = []
+            append, replace = view.append, view.replace
 
-            def counting(text: Text):  # type: ignore[no-untyped-def]
-                nonlocal wraps
-                wraps += 1
-                return original(text)
+            def counting_append(text: Text) -> int:
+                drawn_entries.append("append")
+                return append(text)
 
-            view._wrap = counting  # type: ignore[method-assign]
+            def counting_replace(key: int, text: Text) -> bool:
+                drawn_entries.append("replace")
+                return replace(key, text)
+
+            view.append = counting_append  # type: ignore[method-assign]
+            view.replace = counting_replace  # type: ignore[method-assign]
             for _ in range(1000):
                 app.show(TutorDelta("item_1", "ab "))
-            assert wraps <= 1  # nothing re-wrapped per delta (at most the empty turn)
+            assert drawn_entries == []  # nothing is laid out per delta
             view.flush()
-            assert wraps <= 2
+            assert drawn_entries == ["append", "replace"]  # the turn, laid out once
             assert view.plain().count("ab") == 1000
             await pilot.pause(0.1)
             await app.close_call()
@@ -189,7 +196,13 @@ def test_event_records_fold_deltas_and_stay_bounded() -> None:
         records.add(2 + index, "server", {"type": "response.done", "response": {"id": index}})
     assert len(records.records) == 50
     assert records.records[-1].summary == "199"
-    assert not records._open  # folded lines that were forgotten are no longer grown
+    # a folded line that was forgotten is not grown any more: the next delta starts a new one
+    again = records.add(
+        300.0,
+        "server",
+        {"type": "response.output_audio.delta", "item_id": "item_a", "delta": audio},
+    )
+    assert again is records.records[-1] and again.count == 1
 
 
 def test_line_list_keeps_at_most_max_entries() -> None:

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from tutor_cli.audio.devices import Device, open_stream
-from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES, RATE, ToProtocol, to_mono
+from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES, ToProtocol, to_mono
 from tutor_cli.errors import BadInput
+from tutor_cli.realtime.events import RATE
 
 Frame = tuple[bytes, float]  # 20 ms of 24 kHz PCM16, and when it was captured (perf_counter)
 

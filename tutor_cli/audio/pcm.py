@@ -7,25 +7,40 @@ import math
 import numpy as np
 import soxr
 
-RATE = 24000  # the Realtime protocol's PCM16 rate
+from tutor_cli.realtime.events import RATE
+
 FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000
-SAMPLES_PER_MS = RATE // 1000
 SILENCE_DBFS = -100.0
 
 
-def level_dbfs(samples: np.ndarray) -> tuple[float, float]:
-    """RMS and peak of int16 samples, in dBFS (-100 for silence)."""
-    if samples.size == 0:
-        return SILENCE_DBFS, SILENCE_DBFS
-    floats = samples.astype(np.float32) / 32768.0
-    rms = float(np.sqrt(np.mean(floats * floats)))
-    peak = float(np.max(np.abs(floats)))
+def _db(value: float) -> float:
+    return max(SILENCE_DBFS, 20 * math.log10(value)) if value > 0 else SILENCE_DBFS
 
-    def db(value: float) -> float:
-        return max(SILENCE_DBFS, 20 * math.log10(value)) if value > 0 else SILENCE_DBFS
 
-    return db(rms), db(peak)
+class FrameLevel:
+    """The loudest level over a run of mic frames, for a meter that redraws a few times a
+    second; `add` also gives each frame's linear RMS, which the echo gate needs."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._rms = 0.0
+        self._peak = 0.0
+
+    def add(self, frame: bytes) -> float:
+        """Take one frame of PCM16; returns its linear RMS (0-1)."""
+        samples = np.frombuffer(frame, dtype="<i2")
+        frame_rms = rms(samples)
+        peak = float(np.max(np.abs(samples.astype(np.int32)))) / 32768.0 if samples.size else 0.0
+        self._rms, self._peak = max(self._rms, frame_rms), max(self._peak, peak)
+        self.frames += 1
+        return frame_rms
+
+    def take(self) -> tuple[float, float]:
+        """The loudest RMS and peak (dBFS) since the last `take`; starts a new run."""
+        level = (_db(self._rms), _db(self._peak))
+        self.frames, self._rms, self._peak = 0, 0.0, 0.0
+        return level
 
 
 def rms(samples: np.ndarray) -> float:
@@ -40,7 +55,8 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     """Average the channels of a (frames, channels) array."""
     if samples.ndim == 1:
         return samples
-    return samples.mean(axis=1).astype(samples.dtype)
+    mixed: np.ndarray = samples.mean(axis=1).astype(samples.dtype)
+    return mixed
 
 
 class ToProtocol:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from tutor_cli.audio.devices import AudioUnavailable, Device, open_stream
-from tutor_cli.audio.pcm import FRAME_SAMPLES, RATE
-from tutor_cli.audio.player import JitterBuffer
+from tutor_cli.audio.jitter_buffer import JitterBuffer
+from tutor_cli.audio.pcm import FRAME_SAMPLES
+from tutor_cli.realtime.events import RATE
 
 
 class SoundCardSpeaker:

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
 from tutor_cli.audio.devices import AudioUnavailable, pick_device
 from tutor_cli.audio.echo import EchoGate
+from tutor_cli.audio.jitter_buffer import JitterBuffer
 from tutor_cli.audio.mic import SoundCardMic, WavMic
-from tutor_cli.audio.player import JitterBuffer
+from tutor_cli.audio.settings import EchoGateMode, VoiceSettings
 from tutor_cli.audio.speaker import SoundCardSpeaker, WavSpeaker
-
-
-@dataclass(frozen=True)
-class VoiceSettings:
-    mic_file: Path | None = None
-    speaker_file: Path | None = None
-    input_device: str | None = None
-    output_device: str | None = None
-    echo_gate: Literal["auto", "on", "off"] = "auto"
-    push_to_talk: bool = False
-    prebuffer_ms: int = 40
-    mic_realtime: bool = True
 
 
 class Voice:
@@ -58,9 +44,13 @@ class Voice:
                 buffer, pick_device(settings.output_device, "output", "--output-device")
             )
         # Only a loudspeaker can leak the tutor into the mic; a WAV file cannot.
-        gate_on = {"on": True, "off": False}.get(
-            settings.echo_gate, isinstance(speaker, SoundCardSpeaker)
-        )
+        match settings.echo_gate:
+            case EchoGateMode.on:
+                gate_on = True
+            case EchoGateMode.off:
+                gate_on = False
+            case EchoGateMode.auto:
+                gate_on = isinstance(speaker, SoundCardSpeaker)
         buffer.track_level = gate_on
         voice = cls(mic, speaker, buffer, EchoGate(gate_on))
         try:

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import soxr
 
+from tutor_cli.realtime.events import RATE
+
 _lock = threading.Lock()  # one decoder, used by one utterance at a time
 
 
@@ -37,7 +39,7 @@ def transcribe(pcm24k: bytes) -> str:
     if decoder is None:
         raise RuntimeError("pocketsphinx is not installed (install the 'english' extra)")
     samples = np.frombuffer(pcm24k[: len(pcm24k) // 2 * 2], dtype="<i2")
-    audio = soxr.resample(samples, 24000, 16000).astype("<i2").tobytes()
+    audio = soxr.resample(samples, RATE, 16000).astype("<i2").tobytes()
     with _lock:
         decoder.start_utt()
         decoder.process_raw(audio, full_utt=True)

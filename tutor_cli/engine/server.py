@@ -7,12 +7,11 @@ server's default, else the tutor is a generic conversation partner.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -22,24 +21,14 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from tutor_cli.catalogue import Catalogue
-from tutor_cli.engine.session import EngineSession
-from tutor_cli.engine.tts import Synthesizer
+from tutor_cli.engine.protocol import EngineProtocol
+from tutor_cli.engine.responder import Responder, espeak_speech
 from tutor_cli.errors import BadInput
-from tutor_cli.scenarios import Scenario, load_scenario
+from tutor_cli.lesson.catalogue import Catalogue
+from tutor_cli.lesson.scenario import Scenario, load_scenario
 
 PATH = "/v1/realtime"
 log = logging.getLogger("tutor.engine")
-
-
-async def espeak_speech(text: str, language: str, speed: float) -> AsyncIterator[bytes]:
-    """The engine's voice, off the event loop: each chunk is fetched in a worker thread."""
-    chunks = Synthesizer().synthesize(text, language, speed)
-    try:
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            yield chunk
-    finally:
-        await asyncio.to_thread(chunks.close)
 
 
 class OfflineEngine:
@@ -62,7 +51,7 @@ class OfflineEngine:
         self.catalogue = Catalogue.load(list(scenario_dirs))
         self._scenarios: dict[str, Scenario] = {}
         self._server: Server | None = None
-        self.sessions: set[EngineSession] = set()
+        self.sessions: set[Responder] = set()  # one per open connection
         if scenario is not None:
             self.scenario(scenario)  # an unknown default is a startup error, not a 400 later
 
@@ -141,24 +130,19 @@ class OfflineEngine:
         async def send(event: dict[str, Any]) -> None:
             await connection.send(json.dumps(event, ensure_ascii=False))
 
-        session = EngineSession(
-            send,
-            scenario=scenario,
-            model=_query(query, "model") or "gpt-realtime",
-            speech=espeak_speech,
-            pace=self.pace,
-        )
-        self.sessions.add(session)
+        protocol = EngineProtocol(scenario, _query(query, "model") or "gpt-realtime")
+        responder = Responder(protocol, send, espeak_speech, pace=self.pace)
+        self.sessions.add(responder)
         try:
-            await session.start()
+            await responder.start()
             async for frame in connection:
-                await session.handle(frame)
+                await responder.receive(frame)
         except ConnectionClosed:
             pass  # the client went away, maybe mid-response: nothing to repair
         finally:
-            self.sessions.discard(session)
+            self.sessions.discard(responder)
             with contextlib.suppress(ConnectionClosed):
-                await session.close()
+                await responder.close()
 
 
 def _query(query: str, name: str) -> str | None:

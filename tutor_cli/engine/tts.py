@@ -11,13 +11,13 @@ from __future__ import annotations
 import ctypes
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 import espeakng_loader
 import numpy as np
 import soxr
 
-SAMPLE_RATE = 24000  # what the Realtime protocol's pcm16 audio format means
+from tutor_cli.realtime.events import RATE
 
 _NORMAL_WPM = 175  # espeak-ng's default rate
 _MIN_WPM, _MAX_WPM = 80, 450  # the range espeak_SetParameter accepts for espeakRATE
@@ -187,7 +187,9 @@ def _words_per_minute(speed: float) -> int:
 class Synthesizer:
     """Speaks text with espeak-ng. Cheap to create: the library loads on the first synthesis."""
 
-    def synthesize(self, text: str, language: str, speed: float = 1.0) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, language: str, speed: float = 1.0
+    ) -> Generator[bytes, None, None]:
         """Yield 24 kHz mono PCM16 little-endian chunks as espeak produces them.
 
         `language` is a BCP-47 tag (see `espeak_voice`); `speed` follows the Realtime API's
@@ -217,7 +219,7 @@ class Synthesizer:
         # Daemon: an abandoned synthesis must never keep the interpreter from exiting.
         threading.Thread(target=produce, name="espeak-synth", daemon=True).start()
         # One stream per utterance: its filter state carries across chunk boundaries (no clicks).
-        resampler = soxr.ResampleStream(espeak.sample_rate, SAMPLE_RATE, 1, dtype="int16")
+        resampler = soxr.ResampleStream(espeak.sample_rate, RATE, 1, dtype="int16")
         try:
             while (item := chunks.get()) is not None:
                 if isinstance(item, Exception):

@@ -9,14 +9,14 @@ So every lesson ends within 3 x steps learner turns. At the end the tutor calls 
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tutor_cli.engine.phrases import QUIZ_REQUEST, feedback_for, phrases_for
-from tutor_cli.scenarios import Scenario
+from tutor_cli.lesson.folding import fold
+from tutor_cli.lesson.scenario import Scenario
+from tutor_cli.tools.outcomes import QuizAnswered, read_outcome
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,6 @@ WEIGHTS: dict[str, float] = {"first_try": 1.0, "second_try": 0.7, "after_model":
 class StepRecord:
     attempts: list[str | None] = field(default_factory=list)
     outcome: Outcome | None = None
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, the form `accept` patterns are written for."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def matches(patterns: list[str], text: str) -> bool:
@@ -262,17 +256,6 @@ class ScriptedTutor:
 
 
 def _quiz_score(output: str) -> str:
-    """A quiz result as "3/4", from the tool output (`correct` with `questions` or `total`,
-    at the top level or under `quiz`)."""
-    try:
-        data = json.loads(output)
-    except (json.JSONDecodeError, TypeError):
-        return "?"
-    for result in (data, data.get("quiz")) if isinstance(data, dict) else ():
-        if not isinstance(result, dict):
-            continue
-        correct = result.get("correct")
-        total = result.get("questions", result.get("total"))
-        if isinstance(correct, int) and isinstance(total, int):
-            return f"{correct}/{total}"
-    return "?"
+    """A quiz result as "3/4", from whatever shape of output the client sent."""
+    effect = read_outcome("trigger_quiz", output).effect
+    return f"{effect.correct}/{effect.questions}" if isinstance(effect, QuizAnswered) else "?"

@@ -31,7 +31,8 @@ import numpy as np
 import soxr
 import webrtcvad
 
-INPUT_RATE = 24000  # the Realtime protocol's pcm16 rate
+from tutor_cli.realtime.events import RATE
+
 _VAD_RATE = 16000
 FRAME_MS = 20
 _FRAME_SAMPLES = _VAD_RATE * FRAME_MS // 1000
@@ -88,9 +89,7 @@ class TurnDetector:
 
         # float32, not int16: soxr dithers integer output, which would make the frames (and so
         # the events) depend on how the client happened to chunk its appends.
-        self._resampler = soxr.ResampleStream(
-            INPUT_RATE, _VAD_RATE, 1, dtype="float32", quality="MQ"
-        )
+        self._resampler = soxr.ResampleStream(RATE, _VAD_RATE, 1, dtype="float32", quality="MQ")
         self._carry = b""  # an odd trailing byte: half a sample, completed by the next chunk
         self._samples_in = 0
         self._pending = np.zeros(0, dtype=np.float32)  # 16 kHz samples short of a whole frame
@@ -105,7 +104,7 @@ class TurnDetector:
     @property
     def position_ms(self) -> int:
         """How much input audio has been fed so far, in ms."""
-        return self._samples_in * 1000 // INPUT_RATE
+        return self._samples_in * 1000 // RATE
 
     @property
     def speaking(self) -> bool:

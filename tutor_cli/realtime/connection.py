@@ -1,10 +1,8 @@
-"""The Realtime websocket: where to connect, with which credentials, and staying connected.
+"""The Realtime websocket, kept up: connect, deliver frames, reconnect.
 
-`resolve_endpoint` turns `--engine` into a URL and headers. The OpenAI key goes only to
-OpenAI's host; Azure gets its own key; any other server gets a key only from
-`TUTOR_ENGINE_KEY`. `Connection.run` connects with a timeout, hands every frame to the Call
-(and the event log), and reconnects with backoff after an abnormal close, a bounded number of
-times; the Call restores the session on each new socket.
+`Connection.run` connects with a timeout, hands every frame to the Call (and the event log),
+and reconnects with backoff after an abnormal close, a bounded number of times; the Call
+restores the session on each new socket.
 """
 
 from __future__ import annotations
@@ -12,108 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tutor_cli.errors import BadInput
-from tutor_cli.eventlog import EventLogWriter
-from tutor_cli.realtime.conversation import ConnectionState
+from tutor_cli.lesson.updates import ConnectionState
+from tutor_cli.realtime.endpoint import Endpoint
+from tutor_cli.storage.eventlog import Direction, EventLogWriter
+from tutor_cli.storage.local_records import ConnectionNote
 
-OPENAI_URL = "wss://api.openai.com/v1/realtime"
-DEFAULT_MODEL = "gpt-realtime"
-AZURE_API_VERSION = "2025-04-01-preview"
 # Going-away (incl. the 60-minute session limit), abnormal closure, server error, restart,
 # try again later: the conversation can go on on a new socket.
 RECONNECT_CODES = frozenset({1001, 1006, 1011, 1012, 1013})
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a call connects."""
-
-    engine: str  # openai | azure | offline | url
-    url: str
-    model: str
-    headers: dict[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()  # never to be logged
-
-    def describe(self) -> str:
-        """A one-line description without credentials."""
-        parts = urlsplit(self.url)
-        return f"{self.engine} ({parts.scheme}://{parts.netloc}{parts.path}, model {self.model})"
-
-
-def _with_query(url: str, **params: str | None) -> str:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    for key, value in params.items():
-        if value is not None:
-            query.setdefault(key, value)
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def resolve_endpoint(
-    engine: str, *, model: str | None, scenario: str, env: Mapping[str, str]
-) -> Endpoint | None:
-    """The endpoint for `--engine`; None means the built-in offline engine."""
-    choice = engine.strip()
-    if choice == "auto":
-        choice = "openai" if env.get("OPENAI_API_KEY") else "offline"
-    if choice == "offline":
-        return None
-    if choice == "openai":
-        key = env.get("OPENAI_API_KEY", "").strip()
-        if not key:
-            raise BadInput(
-                "--engine openai needs an API key: export OPENAI_API_KEY=sk-... "
-                "(or use --engine offline, which needs none)"
-            )
-        chosen = model or DEFAULT_MODEL
-        return Endpoint(
-            "openai",
-            _with_query(OPENAI_URL, model=chosen),
-            chosen,
-            {"Authorization": f"Bearer {key}"},
-            (key,),
-        )
-    if choice == "azure":
-        base = env.get("AZURE_OPENAI_ENDPOINT", "").strip().rstrip("/")
-        key = env.get("AZURE_OPENAI_API_KEY", "").strip()
-        deployment = model or env.get("AZURE_OPENAI_DEPLOYMENT", "").strip()
-        missing = [
-            name
-            for name, value in (
-                ("AZURE_OPENAI_ENDPOINT", base),
-                ("AZURE_OPENAI_API_KEY", key),
-                ("AZURE_OPENAI_DEPLOYMENT (or --model)", deployment),
-            )
-            if not value
-        ]
-        if missing:
-            raise BadInput(f"--engine azure needs {', '.join(missing)}")
-        host = urlsplit(base if "://" in base else f"https://{base}").netloc
-        url = _with_query(
-            f"wss://{host}/openai/realtime",
-            **{
-                "api-version": env.get("AZURE_OPENAI_API_VERSION") or AZURE_API_VERSION,
-                "deployment": deployment,
-            },
-        )
-        return Endpoint("azure", url, deployment, {"api-key": key}, (key,))
-    if choice.startswith(("ws://", "wss://")):
-        parts = urlsplit(choice)
-        if not parts.netloc:
-            raise BadInput(f"--engine: {choice!r} has no host")
-        chosen = model or DEFAULT_MODEL
-        key = env.get("TUTOR_ENGINE_KEY", "").strip()
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        url = _with_query(choice, model=chosen, scenario=scenario)
-        return Endpoint("url", url, chosen, headers, (key,) if key else ())
-    raise BadInput(
-        f"--engine: {engine!r} is not one of auto, openai, azure, offline, or a ws:// or wss:// URL"
-    )
 
 
 class ConnectionFailed(Exception):
@@ -172,15 +79,15 @@ class Connection:
         if self._socket is not None:
             await self._socket.close()
 
-    def _record(self, direction: str, event: dict[str, Any] | str) -> None:
+    def _record(self, direction: Direction, event: dict[str, Any] | str) -> None:
         if self.log:
-            self.log.write(direction, event)  # type: ignore[arg-type]
+            self.log.write(direction, event)
         if self.on_frame:
             self.on_frame(direction, event)
 
     def _note(self, text: str, detail: Any = None) -> None:
         if self.log:
-            self.log.write("local", {"type": "tutor.connection", "note": text, "detail": detail})
+            self.log.note(ConnectionNote(text, detail))
 
     async def _open(self) -> Any:
         from websockets.asyncio.client import connect
@@ -249,7 +156,8 @@ class Connection:
         on_state(ConnectionState("closed"))
 
     def _delay(self, attempt: int) -> float:
-        return min(8.0, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+        delay: float = min(8.0, self.backoff * 2 ** (attempt - 1))
+        return delay * random.uniform(0.8, 1.2)
 
     async def _deliver(self, frame: str | bytes, on_event: OnEvent) -> None:
         if isinstance(frame, bytes):

@@ -1,164 +1,42 @@
-"""The conversation as the client sees it: a sans-I/O state machine.
+"""The conversation as the client sees it: a sans-I/O state machine with one outbox.
 
-Feed it server events (`receive`); it returns updates for the views and `Outgoing` client
-events for the Call to send. Ask it for client events (`send_text`, `request_response`,
-`tool_output`, `interrupt`) and it returns them, holding back a `response.create` while a
-response is active and releasing it at `response.done`. No asyncio, sockets or devices here.
+Feed it server events (`receive`); it returns updates for the views. Tell it what the learner
+and the Call do (`send_text`, `request_response`, `tool_output`, `interrupt`, `append_audio`,
+…); those return updates only, and the client events they mean accumulate in one outbox that
+the Call drains with `events_to_send()` and sends in order, as the websockets library's
+protocol does with `data_to_send()`. A `response.create` is held while a response is active
+and released at `response.done`. No asyncio, sockets or devices here.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from tutor_cli.lesson.updates import (
+    AudioChunk,
+    ConversationUpdate,
+    LearnerTranscript,
+    LearnerTurn,
+    ResponseState,
+    ServerError,
+    SessionReady,
+    SpeechStarted,
+    SpeechStopped,
+    ToolCallReady,
+    TutorDelta,
+    TutorFinal,
+    TutorTruncated,
+    UnknownEvent,
+    UsageUpdate,
+)
 from tutor_cli.realtime import events
+from tutor_cli.realtime.events import BYTES_PER_MS
 from tutor_cli.realtime.pricing import Usage, cost_usd
 
 Event = dict[str, Any]
-BYTES_PER_MS = 48
-
-
-# --- updates --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """Client events the Call must send now, in order."""
-
-    events: list[Event]
-
-
-@dataclass(frozen=True)
-class TutorDelta:
-    item_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class TutorFinal:
-    item_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class TutorTruncated:
-    """The learner heard only `audio_end_ms` of this tutor turn."""
-
-    item_id: str
-    audio_end_ms: int
-
-
-@dataclass(frozen=True)
-class LearnerTurn:
-    """A learner turn: typed (text known at once) or spoken (text may follow)."""
-
-    item_id: str | None
-    text: str | None
-    source: Literal["typed", "speech"]
-
-
-@dataclass(frozen=True)
-class LearnerTranscript:
-    """The transcript of a spoken turn, or why there is none (`text` None)."""
-
-    item_id: str
-    text: str | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class AudioChunk:
-    item_id: str
-    pcm: bytes
-
-
-@dataclass(frozen=True)
-class SpeechStarted:
-    item_id: str | None
-    audio_start_ms: int
-
-
-@dataclass(frozen=True)
-class SpeechStopped:
-    item_id: str | None
-    audio_end_ms: int
-
-
-@dataclass(frozen=True)
-class ToolCallReady:
-    """A completed function call: the Call runs it and answers with `tool_output`."""
-
-    call_id: str
-    name: str
-    arguments: str
-    item_id: str | None
-
-
-@dataclass(frozen=True)
-class ResponseState:
-    """`thinking` once a response starts, `speaking` with its first output, then `done`."""
-
-    response_id: str | None
-    state: Literal["thinking", "speaking", "done"]
-    status: str | None = None  # completed, cancelled, incomplete, failed
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class UsageUpdate:
-    total: Usage
-    cost_usd: float | None
-
-
-@dataclass(frozen=True)
-class ServerError:
-    code: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class SessionReady:
-    """`session.updated`: the settings the server will use."""
-
-    session: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ConnectionState:
-    """How the link to the engine is doing (from the Connection, not the server)."""
-
-    state: Literal["connecting", "connected", "reconnecting", "closed", "failed"]
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class UnknownEvent:
-    """An event type this client does not know (it is logged, and otherwise ignored)."""
-
-    type: str
-
-
-Update = (
-    Outgoing
-    | TutorDelta
-    | TutorFinal
-    | TutorTruncated
-    | LearnerTurn
-    | LearnerTranscript
-    | AudioChunk
-    | SpeechStarted
-    | SpeechStopped
-    | ToolCallReady
-    | ResponseState
-    | UsageUpdate
-    | ServerError
-    | SessionReady
-    | ConnectionState
-    | UnknownEvent
-)
-
 
 # --- state ------------------------------------------------------------------------------------
 
@@ -176,7 +54,6 @@ class Turn:
 class _Response:
     id: str | None
     speaking: bool = False
-    calls: list[str] = field(default_factory=list)  # call ids completed in this response
 
 
 IGNORED = frozenset(
@@ -202,6 +79,25 @@ IGNORED = frozenset(
 )
 
 
+RECENT_ITEMS = 16
+
+
+def _keep_recent(by_item: dict[str, Any]) -> None:
+    """Forget all but the most recent items (dicts keep insertion order)."""
+    while len(by_item) > RECENT_ITEMS:
+        del by_item[next(iter(by_item))]
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What `resume` queued on a new socket: the re-created history's event ids (so a replay
+    can tell them from new turns) and whether a reply lost with the old socket was asked for
+    again."""
+
+    history_event_ids: tuple[str, ...]
+    reply_requested: bool
+
+
 class Conversation:
     """The client's view of one Realtime conversation."""
 
@@ -209,101 +105,137 @@ class Conversation:
         self.model = model
         self.turns: list[Turn] = []
         self.usage = Usage()
+        self._outbox: list[Event] = []
         self._response: _Response | None = None
-        self._requested = False  # a response.create is in flight, not yet answered
+        self._in_flight: Event | None = None  # a response.create sent, not yet answered
         self._queued: list[Event] = []
-        self._sent_creates: dict[str, Event] = {}
+        self._reply_owed = False  # a reply was lost with the socket; ask again on the next
+        # Per tutor item, only for the last few: the one playing is all a barge-in can cut.
         self._audio_ms: dict[str, float] = {}  # tutor item id -> audio received
-        self._tutor_text: dict[str, str] = {}
+        self._tutor_text: dict[str, str] = {}  # tutor item id -> text so far, until done
         self._pending_outputs: set[str] = set()  # tool calls whose output has not been sent
-        self._speech_items: set[str] = set()
+        self._speech_items: dict[str, None] = {}  # recent spoken learner items, oldest first
 
-    # --- what the client asks for ---------------------------------------------------------------
+    # --- state ------------------------------------------------------------------------------
 
     @property
     def responding(self) -> bool:
         """A response is in progress or has been asked for."""
-        return self._response is not None or self._requested
+        return self._response is not None or self._in_flight is not None
 
     @property
     def awaiting_tools(self) -> bool:
         """Tool calls are waiting for their outputs."""
         return bool(self._pending_outputs)
 
-    def send_text(self, text: str) -> tuple[list[Update], list[Event]]:
-        """A typed learner turn: its update for the views and the events to send."""
-        self.turns.append(Turn("user", text))
-        return [LearnerTurn(None, text, "typed")], [
-            events.user_text(text),
-            *self.request_response(),
-        ]
+    @property
+    def busy(self) -> bool:
+        """The tutor owes a reply: one is in progress, asked for, held back, lost with a
+        socket, or waiting for tool outputs. The one place a call's idle state comes from."""
+        return (
+            self.responding or bool(self._queued) or self._reply_owed or bool(self._pending_outputs)
+        )
 
-    def request_response(self, **overrides: Any) -> list[Event]:
+    def events_to_send(self) -> list[Event]:
+        """The client events queued since the last call, in order; the outbox is emptied."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    # --- what the client does -----------------------------------------------------------------
+
+    def configure(self, session: dict[str, Any]) -> None:
+        """Set the session up (a `session.update`, first on every socket)."""
+        self._outbox.append(events.session_update(session))
+
+    def send_text(self, text: str) -> LearnerTurn:
+        """A typed learner turn: the item, and a reply asked for."""
+        self.turns.append(Turn("user", text))
+        self._outbox.append(events.user_text(text))
+        self.request_response()
+        return LearnerTurn(None, text, "typed")
+
+    def request_response(self, **overrides: Any) -> None:
         """`response.create` now, or held until the active response is done."""
         event = events.response_create(**overrides)
         if self.responding:
             self._queued.append(event)
-            return []
-        return [self._mark_sent(event)]
+        else:
+            self._send_create(event)
 
-    def tool_output(self, call_id: str, output: str) -> list[Event]:
+    def tool_output(self, call_id: str, output: str) -> None:
         """A tool's result, and the reply request once every call of the response is answered."""
         self._pending_outputs.discard(call_id)
-        sent = [events.function_call_output(call_id, output)]
+        self._outbox.append(events.function_call_output(call_id, output))
         if not self._pending_outputs:
-            sent += self.request_response()
-        return sent
+            self.request_response()
 
-    def interrupt(self, item_id: str | None, played_ms: float, manual_turns: bool) -> list[Event]:
+    def interrupt(self, item_id: str | None, played_ms: float, manual_turns: bool) -> None:
         """The learner barged in: tell the server how much of `item_id` was heard.
 
         No truncate when that item had finished playing; `played_ms` is clamped to what was
         received. With manual turns the server will not cancel by itself, so we do.
         """
-        sent: list[Event] = []
         if manual_turns and self._response is not None:
-            sent.append(events.response_cancel())
+            self._outbox.append(events.response_cancel())
         if item_id is not None and item_id in self._audio_ms:
             received = self._audio_ms[item_id]
             if played_ms < received:
-                sent.append(events.item_truncate(item_id, int(max(0.0, played_ms))))
-        return sent
+                self._outbox.append(events.item_truncate(item_id, int(max(0.0, played_ms))))
 
-    def history_events(self) -> list[Event]:
-        """The learner and tutor turns so far, to re-create the conversation on a new socket."""
-        return [
+    def append_audio(self, pcm16: bytes) -> None:
+        """Microphone audio (24 kHz mono PCM16) for the server's input buffer."""
+        self._outbox.append(events.input_audio_append(pcm16))
+
+    def start_spoken_turn(self) -> None:
+        """Push-to-talk pressed: what the buffer held before is not part of this turn."""
+        self._outbox.append(events.input_audio_clear())
+
+    def end_spoken_turn(self) -> None:
+        """Push-to-talk released: the buffer is the learner's turn, and a reply is due."""
+        self._outbox.append(events.input_audio_commit())
+        self.request_response()
+
+    def connection_lost(self) -> None:
+        """The socket is gone: nothing is in progress on the server any more. A reply that
+        was under way is owed, and asked for again by `resume`."""
+        self._reply_owed = self._reply_owed or self.responding
+        self._response = None
+        self._in_flight = None
+        self._queued.clear()
+        self._pending_outputs.clear()
+        self._outbox.clear()
+
+    def resume(self) -> Resumed:
+        """A new socket (after `configure`): re-create the learner's and the tutor's turns,
+        and ask again for a reply the old socket lost."""
+        history = [
             events.user_text(t.text) if t.role == "user" else events.assistant_text(t.text)
             for t in self.turns
             if t.text
         ]
+        self._outbox.extend(history)
+        owed, self._reply_owed = self._reply_owed, False
+        if owed:
+            self.request_response()
+        return Resumed(tuple(str(e["event_id"]) for e in history), owed)
 
-    def connection_lost(self) -> bool:
-        """The socket is gone. Returns whether a reply was lost and must be asked for again."""
-        lost = self.responding
-        self._response = None
-        self._requested = False
-        self._pending_outputs.clear()
-        self._sent_creates.clear()
-        return lost
-
-    def _mark_sent(self, event: Event) -> Event:
+    def _send_create(self, event: Event) -> None:
         if "response" not in event:
             # Plain requests are interchangeable: one reply covers every item added so far.
             self._queued = [e for e in self._queued if "response" in e]
-        self._requested = True
-        self._sent_creates[event["event_id"]] = event
-        return event
+        self._in_flight = event
+        self._outbox.append(event)
 
     # --- what the server says -------------------------------------------------------------------
 
-    def receive(self, raw: Event) -> list[Update]:
+    def receive(self, raw: Event) -> list[ConversationUpdate]:
         """Updates for one server event (beta names are normalised first)."""
-        out: list[Update] = []
+        out: list[ConversationUpdate] = []
         for event in events.normalize_server_event(raw):
             out += self._receive(event)
         return out
 
-    def _receive(self, event: Event) -> list[Update]:
+    def _receive(self, event: Event) -> list[ConversationUpdate]:
         type_ = event.get("type")
         if not isinstance(type_, str):
             return [ServerError("malformed_event", "an event without a type was received")]
@@ -314,93 +246,94 @@ class Conversation:
             return []
         return [UnknownEvent(type_)]
 
-    def _session_updated(self, event: Event) -> list[Update]:
+    def _session_updated(self, event: Event) -> list[ConversationUpdate]:
         session = event.get("session")
         return [SessionReady(session if isinstance(session, dict) else {})]
 
-    def _response_created(self, event: Event) -> list[Update]:
+    def _response_created(self, event: Event) -> list[ConversationUpdate]:
         response = event.get("response") or {}
-        self._requested = False
+        self._in_flight = None
         self._response = _Response(response.get("id"))
         return [ResponseState(self._response.id, "thinking")]
 
-    def _speaking(self) -> list[Update]:
+    def _speaking(self) -> list[ConversationUpdate]:
         if self._response is None or self._response.speaking:
             return []
         self._response.speaking = True
         return [ResponseState(self._response.id, "speaking")]
 
-    def _tutor_delta(self, event: Event) -> list[Update]:
+    def _tutor_delta(self, event: Event) -> list[ConversationUpdate]:
         item_id, delta = str(event.get("item_id") or ""), event.get("delta")
         if not isinstance(delta, str):
             return []
         self._tutor_text[item_id] = self._tutor_text.get(item_id, "") + delta
+        _keep_recent(self._tutor_text)  # a reply cut off by a lost socket never finishes
         return [*self._speaking(), TutorDelta(item_id, delta)]
 
-    def _tutor_done(self, event: Event) -> list[Update]:
+    def _tutor_done(self, event: Event) -> list[ConversationUpdate]:
         item_id = str(event.get("item_id") or "")
         text = event.get("transcript", event.get("text"))
+        streamed = self._tutor_text.pop(item_id, "")
         if not isinstance(text, str):
-            text = self._tutor_text.get(item_id, "")
-        self._tutor_text[item_id] = text
+            text = streamed
         self.turns.append(Turn("assistant", text, item_id))
         return [TutorFinal(item_id, text)]
 
-    def _audio_delta(self, event: Event) -> list[Update]:
+    def _audio_delta(self, event: Event) -> list[ConversationUpdate]:
         item_id, delta = str(event.get("item_id") or ""), event.get("delta")
         try:
             pcm = base64.b64decode(delta or "", validate=True)
         except (binascii.Error, ValueError, TypeError):
             return [ServerError("bad_audio", f"undecodable audio delta for item {item_id}")]
         self._audio_ms[item_id] = self._audio_ms.get(item_id, 0.0) + len(pcm) / BYTES_PER_MS
+        _keep_recent(self._audio_ms)
         return [*self._speaking(), AudioChunk(item_id, pcm)]
 
-    def _truncated(self, event: Event) -> list[Update]:
+    def _truncated(self, event: Event) -> list[ConversationUpdate]:
         item_id = str(event.get("item_id") or "")
         end_ms = int(event.get("audio_end_ms") or 0)
         self._audio_ms[item_id] = min(self._audio_ms.get(item_id, 0.0), end_ms)
         return [TutorTruncated(item_id, end_ms)]
 
-    def _item_added(self, event: Event) -> list[Update]:
+    def _item_added(self, event: Event) -> list[ConversationUpdate]:
         item = event.get("item") or {}
         if item.get("role") != "user" or item.get("id") in self._speech_items:
             return []
         content = item.get("content") or []
         if any(isinstance(p, dict) and p.get("type") == "input_audio" for p in content):
-            self._speech_items.add(item["id"])
+            self._speech_items[item["id"]] = None
+            _keep_recent(self._speech_items)
             return [LearnerTurn(item.get("id"), None, "speech")]
         return []  # typed turns were announced when they were sent
 
-    def _transcribed(self, event: Event) -> list[Update]:
+    def _transcribed(self, event: Event) -> list[ConversationUpdate]:
         item_id = str(event.get("item_id") or "")
         text = str(event.get("transcript") or "")
         self.turns.append(Turn("user", text, item_id))
         return [LearnerTranscript(item_id, text)]
 
-    def _transcription_failed(self, event: Event) -> list[Update]:
+    def _transcription_failed(self, event: Event) -> list[ConversationUpdate]:
         error = event.get("error") or {}
         message = error.get("message") if isinstance(error, dict) else None
         return [LearnerTranscript(str(event.get("item_id") or ""), None, message or "failed")]
 
-    def _output_item_done(self, event: Event) -> list[Update]:
+    def _output_item_done(self, event: Event) -> list[ConversationUpdate]:
         item = event.get("item") or {}
         if item.get("type") != "function_call" or item.get("status") != "completed":
             return []  # an interrupted call is never run
         call_id = str(item.get("call_id") or "")
         self._pending_outputs.add(call_id)
-        if self._response is not None:
-            self._response.calls.append(call_id)
         return [
             ToolCallReady(
                 call_id, str(item.get("name") or ""), item.get("arguments") or "", item.get("id")
             )
         ]
 
-    def _response_done(self, event: Event) -> list[Update]:
+    def _response_done(self, event: Event) -> list[ConversationUpdate]:
         response = event.get("response") or {}
         status = response.get("status")
         details = response.get("status_details") or {}
-        out: list[Update] = [
+        out: list[ConversationUpdate] = [
             ResponseState(
                 response.get("id"),
                 "done",
@@ -416,21 +349,21 @@ class Conversation:
             out.append(UsageUpdate(self.usage, cost_usd(self.model, self.usage)))
         self._response = None
         if self._queued and not self._pending_outputs:
-            out.append(Outgoing([self._mark_sent(self._queued.pop(0))]))
+            self._send_create(self._queued.pop(0))
         return out
 
-    def _speech_started(self, event: Event) -> list[Update]:
+    def _speech_started(self, event: Event) -> list[ConversationUpdate]:
         return [SpeechStarted(event.get("item_id"), int(event.get("audio_start_ms") or 0))]
 
-    def _speech_stopped(self, event: Event) -> list[Update]:
+    def _speech_stopped(self, event: Event) -> list[ConversationUpdate]:
         return [SpeechStopped(event.get("item_id"), int(event.get("audio_end_ms") or 0))]
 
-    def _error(self, event: Event) -> list[Update]:
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+    def _error(self, event: Event) -> list[ConversationUpdate]:
+        error = events.object_field(event, "error")
         code, message = error.get("code"), str(error.get("message") or "unknown error")
-        refused = self._sent_creates.pop(str(error.get("event_id")), None)
-        if refused is not None:
-            self._requested = False
+        refused = self._in_flight
+        if refused is not None and refused["event_id"] == error.get("event_id"):
+            self._in_flight = None
             if code == "conversation_already_has_active_response":
                 self._queued.insert(0, refused)  # ask again when the active one is done
         return [ServerError(code, message)]

@@ -13,7 +13,19 @@ from typing import Any
 
 Event = dict[str, Any]
 
+# The protocol's `audio/pcm` format: 24 kHz, mono, signed 16-bit little-endian.
+RATE = 24000
+SAMPLES_PER_MS = RATE // 1000
+BYTES_PER_MS = 2 * SAMPLES_PER_MS
+
 _event_ids = itertools.count(1)
+
+
+def object_field(event: Event, name: str) -> dict[str, Any]:
+    """`event[name]` when it is a JSON object, else an empty one (a malformed or foreign
+    event must not break whoever reads it)."""
+    value = event.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def _event(type_: str, **fields: Any) -> Event:
@@ -216,7 +228,7 @@ def _ga_session(session: Any) -> Any:
         if key in ga:
             fmt = ga.pop(key)
             if fmt == "pcm16":
-                side.setdefault("format", {"type": "audio/pcm", "rate": 24000})
+                side.setdefault("format", {"type": "audio/pcm", "rate": RATE})
             elif fmt in ("g711_ulaw", "g711_alaw"):
                 side.setdefault("format", {"type": "audio/pcmu" if "ulaw" in fmt else "audio/pcma"})
     return ga

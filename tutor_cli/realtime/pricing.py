@@ -63,6 +63,27 @@ class Usage:
             responses=self.responses + 1,
         )
 
+    def as_response_usage(self) -> dict[str, Any]:
+        """This usage as the API reports it in `response.done.response.usage`; `add` reads it
+        back (the cached details appear only when something was cached)."""
+        details_in: dict[str, Any] = {
+            "text_tokens": self.text_in,
+            "audio_tokens": self.audio_in,
+            "cached_tokens": self.cached_text_in + self.cached_audio_in,
+        }
+        if self.cached_text_in or self.cached_audio_in:
+            details_in["cached_tokens_details"] = {
+                "text_tokens": self.cached_text_in,
+                "audio_tokens": self.cached_audio_in,
+            }
+        return {
+            "total_tokens": self.total_tokens,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "input_token_details": details_in,
+            "output_token_details": {"text_tokens": self.text_out, "audio_tokens": self.audio_out},
+        }
+
     def as_dict(self) -> dict[str, int]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out.update(input_tokens=self.input_tokens, output_tokens=self.output_tokens)

@@ -15,7 +15,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tutor_cli.scenarios import Scenario, Step, VocabularyItem
+from tutor_cli.lesson.folding import fold
+from tutor_cli.lesson.scenario import Scenario, Step, VocabularyItem
 from tutor_cli.tools.registry import Tool, ToolContext, ToolError
 from tutor_cli.tools.specs import TRIGGER_QUIZ
 
@@ -28,8 +29,6 @@ LETTERS = "abcdefghij"
 # Sentence punctuation a learner may or may not type; none of it changes the answer.
 _PUNCTUATION = '¿?¡!.,;:«»"“”„…()[]'
 _EDGE = _PUNCTUATION + "' "
-# Typographic apostrophes (left and right single quotes) are typed as plain ones.
-_APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'"})
 _SPACES = re.compile(r"\s+")
 
 
@@ -53,18 +52,12 @@ class Quiz:
     questions: tuple[Question, ...]
 
 
-def _fold(text: str) -> str:
-    """Lower case, accents dropped, typographic apostrophes made plain."""
-    decomposed = unicodedata.normalize("NFD", text.casefold().translate(_APOSTROPHES))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def normalise(text: str) -> str:
     """The form answers are compared in: folded, no sentence punctuation, single spaces.
 
     Articles and other words are kept: «la calle» and «calle» are different answers.
     """
-    folded = _fold(text)
+    folded = fold(text)
     spaced = "".join(" " if c in _PUNCTUATION else c for c in folded)
     return _SPACES.sub(" ", spaced).strip(_EDGE)
 
@@ -161,7 +154,7 @@ def _folded_with_positions(text: str) -> tuple[str, list[int]]:
     folded: list[str] = []
     source: list[int] = []
     for index, char in enumerate(text):
-        for piece in _fold(char):
+        for piece in fold(char):
             folded.append(piece)
             source.append(index)
     return "".join(folded), source
@@ -176,7 +169,7 @@ def _blank_out(example: str, term: str) -> tuple[str, str] | None:
     """
     folded, source = _folded_with_positions(example)
     for form in _term_forms(term):
-        pattern = re.compile(r"(?<!\w)" + re.escape(_fold(form)) + r"(?!\w)")
+        pattern = re.compile(r"(?<!\w)" + re.escape(fold(form)) + r"(?!\w)")
         spans = []
         for match in pattern.finditer(folded):
             start, end = source[match.start()], source[match.end() - 1] + 1

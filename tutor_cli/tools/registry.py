@@ -11,12 +11,13 @@ import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tutor_cli.scenarios import Scenario
+from tutor_cli.tools.outcomes import ToolOutcome, effect_of
 
 if TYPE_CHECKING:
+    from tutor_cli.lesson.scenario import Scenario
     from tutor_cli.tools.quiz import Quiz
 
 logger = logging.getLogger(__name__)
@@ -52,21 +53,6 @@ class Tool:
     name: str
     spec: dict[str, Any]
     handler: Handler
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """How one call went.
-
-    `output` is the string to send back as `function_call_output.output`; `result` is the
-    handler's result as sent (plain JSON data, without the `ok` flag), empty on failure.
-    """
-
-    name: str
-    ok: bool
-    output: str
-    result: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
 
 
 # JSON Schema type name -> the Python types json.loads produces for it.
@@ -129,7 +115,7 @@ def validate(schema: dict[str, Any], value: Any, path: str = "") -> list[str]:
     """
     expected = schema.get("type")
     if expected is not None:
-        names = expected if isinstance(expected, list) else [expected]
+        names: list[str] = expected if isinstance(expected, list) else [expected]
         if not any(_is_type(value, name) for name in names):
             wanted = " or ".join(_TYPE_WORDS.get(name, name) for name in names)
             got = _TYPE_WORDS.get(_json_type_of(value), _json_type_of(value))
@@ -241,7 +227,7 @@ class ToolRegistry:
         output = json.dumps({"ok": True, **result}, ensure_ascii=False, default=str)
         sent = json.loads(output)
         sent.pop("ok", None)
-        return ToolOutcome(name=name, ok=True, output=output, result=sent)
+        return ToolOutcome(name, True, output, sent, effect=effect_of(name, sent))
 
 
 def _failure(name: str, message: str) -> ToolOutcome:

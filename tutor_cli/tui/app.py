@@ -1,326 +1,31 @@
-"""The call screen: a Textual view over a Call.
-
-The app receives the Call's updates through `show` (on the same asyncio loop as Textual, so it
-may touch widgets directly) and sends the learner's intents (`say`, `set_muted`,
-`push_to_talk`, `end`); it never touches the socket. High-rate updates are coalesced: tutor text
-deltas are applied by the transcript every 40 ms, the mic level and the status bar redraw five
-times a second, the event log every 100 ms (and not at all while hidden).
-
-Widget tree (CallScreen):
-    CallHeader#header (title, engine · model | ● state)
-    Static#audio-banner, Static#alert-banner (hidden unless needed)
-    Horizontal#body: Transcript#transcript | EventPane#events (Input#event-filter, LineList)
-    StatusBar#status
-    SayInput#say
-    Footer
-"""
+"""The Textual apps: a call on the call screen, and a saved lesson replayed on it."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
 
-from tutor_cli.call import AudioMode, Call, CallSettings, MicLevel, Notice, ToolRan
-from tutor_cli.literal import printable
-from tutor_cli.realtime.connection import ConnectionFailed
-from tutor_cli.realtime.conversation import (
-    ConnectionState,
-    ServerError,
-    Update,
-    UsageUpdate,
-)
-from tutor_cli.scenarios import Scenario
-from tutor_cli.store import ProgressStore
+from tutor_cli.call.controller import Call
+from tutor_cli.call.settings import CallSettings
+from tutor_cli.errors import BadInput
+from tutor_cli.lesson.scenario import Scenario
+from tutor_cli.lesson.updates import CallUpdate
+from tutor_cli.replay.lesson import ReplaySummary
+from tutor_cli.replay.playback import Speaker, log_duration, peek_info
+from tutor_cli.storage.store import ProgressStore
 from tutor_cli.tools.quiz import Quiz
-from tutor_cli.tui.event_pane import EventPane
-from tutor_cli.tui.lesson_updates import LessonUpdates
+from tutor_cli.tui.call_screen import CallScreen, Clock
 from tutor_cli.tui.quiz import QuizScreen
-from tutor_cli.tui.screens import HelpScreen, SummaryScreen
-from tutor_cli.tui.status import CallHeader, StatusBar
-from tutor_cli.tui.transcript import Transcript
-
-Clock = Callable[[], float]
-NARROW = 100  # below this many columns the event log starts hidden
-AnyUpdate = Update | ToolRan | Notice | MicLevel | AudioMode
-
-
-class SayInput(Input):
-    """The learner's text box: Enter sends, and says so in the footer."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Send")]
-
-
-class CallScreen(LessonUpdates, Screen[None]):
-    """The lesson: transcript, event log, status, and the text box."""
-
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (NARROW, "-wide"),
-    ]
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+l", "toggle_events", "Events", priority=True),
-        Binding("ctrl+t,f2", "toggle_mute", "Mute", priority=True),
-        Binding("f3", "talk", "Talk", priority=True),
-        Binding("f1", "help", "Help"),
-    ]
-
-    def __init__(self, call: Call, *, clock: Clock, autostart: bool = True) -> None:
-        super().__init__()
-        self.call = call
-        self.clock = clock
-        self.autostart = autostart
-        self.phase = "call"  # call | ending | ended
-        self.talking = False
-        self._started = asyncio.Event()
-        self._turns: asyncio.Queue[str] = asyncio.Queue()
-        self._failure_shown = False
-        self.ready = False  # mounted; until then updates wait in `_early`
-        self._early: list[tuple[str, Any]] = []
-
-    # --- layout ----------------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        scenario = self.call.scenario
-        summary = self.call.summary
-        lesson = f"{scenario.title} · {scenario.level} · {scenario.language}"
-        engine = f"engine {summary.engine} · model {summary.model}"
-        yield CallHeader(lesson, engine, id="header")
-        yield Static("", id="audio-banner", markup=False)
-        yield Static("", id="alert-banner", markup=False)
-        with Horizontal(id="body"):
-            yield Transcript(scenario.persona.name, id="transcript")
-            yield EventPane(clock=self.clock, id="events")
-        yield StatusBar(self.clock, id="status")
-        yield SayInput(
-            placeholder="Type to the tutor and press Enter (any time, even while it speaks)",
-            id="say",
-        )
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#audio-banner").display = False
-        self.query_one("#alert-banner").display = False
-        self.transcript.border_title = "transcript"
-        self.events.border_title = "events (ctrl+l)"
-        if self.app.size.width < NARROW:
-            self.events.display = False  # the transcript needs the room; ctrl+l shows it
-        self._on_AudioMode(self.call.audio_mode)
-        self.query_one(SayInput).focus()
-        self.run_worker(self._send_turns(), name="turns", group="call", exit_on_error=False)
-        self.ready = True
-        for kind, item in self._early:
-            if kind == "update":
-                self.show(item)
-            else:
-                self.record(*item)
-        self._early.clear()
-        if self.autostart:
-            self.run_worker(self._start_call(), name="call", group="call", exit_on_error=False)
-        else:
-            self._started.set()
-
-    def _alert(self, text: str | None, level: str = "error") -> None:
-        banner = self.query_one("#alert-banner", Static)
-        banner.display = text is not None
-        banner.set_class(level == "error", "-error")
-        banner.set_class(level == "busy", "-busy")
-        if text is not None:
-            banner.update(Text(printable(text)))
-
-    # --- the call's life -------------------------------------------------------------------------
-
-    async def _start_call(self) -> None:
-        """Open the call (a worker owned by this screen): the tutor starts speaking."""
-        self.call.frame_listener = self.record
-        self.status.started = self.events.started = self.clock()
-        try:
-            await self.call.start()
-        except Exception as exc:  # unreachable engine, an engine or log that cannot start
-            message = str(exc)
-            if not isinstance(exc, ConnectionFailed):
-                message = f"{type(exc).__name__}: {exc}"
-            self.call.summary.failure = self.call.summary.failure or message
-            self._failed(message)
-        finally:
-            self._started.set()
-
-    def _failed(self, message: str) -> None:
-        """The call cannot go on: say so (one notification), and let the learner leave."""
-        self.header.set_state("failed", message)
-        self._turn("not connected")
-        self._alert(f"The call failed: {message}. Press ctrl+q for the summary.")
-        if not self._failure_shown:
-            self._failure_shown = True
-            self.app.notify(printable(message), title="call failed", severity="error", markup=False)
-
-    async def _send_turns(self) -> None:
-        """Typed turns, sent in order; the text box never waits for the socket."""
-        while True:
-            text = await self._turns.get()
-            try:
-                await self.call.say(text)
-            except Exception as exc:
-                self.app.notify(f"not sent: {exc}", severity="error", markup=False)
-
-    def end_call(self) -> None:
-        """ctrl+q / ctrl+c: ask for the grade, then show the summary."""
-        if self.phase != "call":
-            self.app.notify("Ending the call: waiting for the tutor's grade…", timeout=3)
-            return
-        self.phase = "ending"
-        self.status.turn = "grading…"
-        self.status.changed()
-        self._alert("Ending the call: asking the tutor for a grade…", "busy")
-        say = self.query_one(SayInput)
-        say.disabled = True
-        self.run_worker(self._end_call(), name="end", group="end", exit_on_error=False)
-
-    async def _end_call(self) -> None:
-        app = self.app
-        if isinstance(app, CallApp) and app.quiz_screen is not None:
-            app.quiz_screen.skip_rest()  # the tool finishes; the answers given so far count
-        await self._started.wait()
-        try:
-            summary = await self.call.end()
-        except Exception as exc:
-            summary = self.call.summary
-            summary.failure = summary.failure or f"{type(exc).__name__}: {exc}"
-        self.phase = "ended"
-        self.status.turn = "ended"
-        self.status.changed()
-        self._alert(None)
-        if isinstance(app, CallApp):
-            app.ended = True
-        code = 1 if summary.failure else 0
-        await self.app.push_screen(SummaryScreen(summary, code))
-
-    # --- intents ---------------------------------------------------------------------------------
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if not isinstance(event.input, SayInput):
-            return
-        event.stop()
-        text = event.value.strip()
-        if not text:
-            return
-        if self.phase != "call":
-            return
-        if not self.call.connected:
-            self.app.notify("Not connected yet: your text stays in the box.", severity="warning")
-            return
-        event.input.value = ""
-        self._turns.put_nowait(text)
-
-    def action_toggle_events(self) -> None:
-        pane = self.events
-        pane.display = not pane.display
-        if pane.display:
-            pane.redraw()
-        elif self.focused is not None and pane in self.focused.ancestors:
-            self.query_one(SayInput).focus()
-
-    def action_toggle_mute(self) -> None:
-        self.call.set_muted(not self.status.mode.muted)
-
-    async def action_talk(self) -> None:
-        self.talking = not self.talking
-        self.status.talking = self.talking
-        self.status.changed()
-        await self.call.push_to_talk(self.talking)
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        mode = self.status.mode.mode  # as last shown
-        if action == "toggle_mute":
-            return mode != "text"
-        if action == "talk":
-            return mode == "push_to_talk"
-        return True
-
-    # --- updates ---------------------------------------------------------------------------------
-
-    def show(self, update: AnyUpdate) -> None:
-        if not self.ready:
-            if len(self._early) < 1000:
-                self._early.append(("update", update))
-            return
-        handler = getattr(self, f"_on_{type(update).__name__}", None)
-        if handler is not None:
-            handler(update)
-
-    def record(self, direction: str, event: dict[str, Any] | str) -> None:
-        if not self.ready:
-            if len(self._early) < 1000:
-                self._early.append(("frame", (direction, event)))
-            return
-        self.events.record(direction, event)
-
-    def _shows_turns(self) -> bool:
-        return self.phase == "call"
-
-    def _on_ToolRan(self, update: ToolRan) -> None:
-        self.transcript.tool(update)
-        if not update.outcome.ok:
-            message = f"{update.name}: {update.outcome.error or 'failed'}"
-            self.app.notify(message, title="tool failed", severity="warning", markup=False)
-
-    def _on_UsageUpdate(self, update: UsageUpdate) -> None:
-        self.status.tokens = update.total.total_tokens
-        self.status.cost = update.cost_usd
-        self.status.changed()
-
-    def _on_ServerError(self, update: ServerError) -> None:
-        self.transcript.error(update.code, update.message)
-        title = f"engine error {update.code}" if update.code else "engine error"
-        self.app.notify(printable(update.message), title=title, severity="error", markup=False)
-
-    def _on_ConnectionState(self, update: ConnectionState) -> None:
-        self.header.set_state(update.state, update.detail)
-        if update.state == "failed":
-            self._failed(update.detail or "the connection was lost")
-        elif update.state == "reconnecting":
-            self._alert(f"Connection lost ({update.detail or 'no reason'}): reconnecting…", "busy")
-        elif update.state == "connected" and self.phase == "call":
-            self._alert(None)
-
-    def _on_Notice(self, update: Notice) -> None:
-        self.transcript.note(update.text, update.level)
-        if update.level in ("warning", "error"):
-            severity = "error" if update.level == "error" else "warning"
-            self.app.notify(printable(update.text), severity=severity, markup=False)
-
-    def _on_MicLevel(self, update: MicLevel) -> None:
-        self.status.level = update  # drawn at the status bar's next tick
-        self.status.changed()
-
-    def _on_AudioMode(self, update: AudioMode) -> None:
-        self.status.mode = update
-        self.status.changed()
-        banner = self.query_one("#audio-banner", Static)
-        unavailable = update.mode == "text" and not self.call.settings.text_only
-        banner.display = unavailable
-        if unavailable:
-            banner.update(
-                Text(
-                    printable(
-                        f"Audio is unavailable, so this call is text-only: "
-                        f"{update.reason or 'no audio device'}. Type your turns below."
-                    )
-                )
-            )
-        self.refresh_bindings()
+from tutor_cli.tui.replay_screen import ReplayScreen
+from tutor_cli.tui.screens import SummaryScreen
+from tutor_cli.tui.status import clock_text
 
 
 class CallApp(App[int]):
@@ -354,15 +59,13 @@ class CallApp(App[int]):
         self.call = call
         self.clock = clock
         self.call_screen = CallScreen(call, clock=clock, autostart=autostart)
-        self.quiz_screen: QuizScreen | None = None
-        self.ended = False  # Call.end() has run
 
     def get_default_screen(self) -> Screen[Any]:
         return self.call_screen
 
     # --- the CallView protocol -------------------------------------------------------------------
 
-    def show(self, update: AnyUpdate) -> None:
+    def show(self, update: CallUpdate) -> None:
         """An update from the Call: shown, never allowed to crash the app."""
         try:
             self.call_screen.show(update)
@@ -382,12 +85,12 @@ class CallApp(App[int]):
                 done.set_result(list(answers or []))
 
         screen = QuizScreen(quiz)
-        self.quiz_screen = screen
+        self.call_screen.quiz_screen = screen
         try:
             await self.push_screen(screen, callback=finished)
             return await done
         finally:
-            self.quiz_screen = None
+            self.call_screen.quiz_screen = None
 
     # --- keys ------------------------------------------------------------------------------------
 
@@ -401,8 +104,8 @@ class CallApp(App[int]):
     async def close_call(self) -> None:
         """If the app stopped without ending the call (a crash), close it: the log is complete
         and the session's end recorded."""
-        if not self.ended:
-            self.ended = True
+        if not self.call_screen.ended:
+            self.call_screen.ended = True
             await self.call.close()
 
 
@@ -420,3 +123,57 @@ def run_call_screen(scenario: Scenario, settings: CallSettings) -> int:
             return app.return_code or 0
 
         return asyncio.run(run())
+
+
+class ReplayApp(App[int]):
+    """A saved lesson on the call screen. Exits 0 when the learner leaves; 2 (with `error` set)
+    when the log turns out to have nothing to replay, 1 on any other failure."""
+
+    CSS_PATH = "call.tcss"
+    TITLE = "tutor replay"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        log: Path,
+        *,
+        speed: float = 1.0,
+        instant: bool = False,
+        start_at: float = 0.0,
+        strict: bool = False,
+        speaker: Speaker | None = None,
+        real_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Raises `BadInput` at once for a log with nothing to replay or a start past its end."""
+        super().__init__()
+        info = peek_info(log)
+        duration = log_duration(log)
+        if duration is not None and start_at > duration:
+            raise BadInput(f"--from: {clock_text(start_at)} is past the end of {log}")
+        self.replay_screen = ReplayScreen(
+            log,
+            info,
+            speed=speed,
+            instant=instant,
+            start_at=start_at,
+            strict=strict,
+            duration=duration,
+            speaker=speaker,
+            real_clock=real_clock,
+        )
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.replay_screen
+
+    @property
+    def summary(self) -> ReplaySummary | None:
+        return self.replay_screen.summary
+
+    @property
+    def error(self) -> Exception | None:
+        return self.replay_screen.error
+
+    def say(self, text: str) -> None:
+        """A message for the learner (the speaker saying there is no sound), as a notification."""
+        if self.is_running:
+            self.notify(text, markup=False)

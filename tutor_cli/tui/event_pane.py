@@ -19,10 +19,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input
 
-from tutor_cli.literal import printable
+from tutor_cli.realtime.events import BYTES_PER_MS, object_field
 from tutor_cli.tui.lines import LineList
+from tutor_cli.views.literal import printable
 
-BYTES_PER_MS = 48  # 24 kHz mono PCM16, both directions
 AUDIO_DELTAS = frozenset({"response.output_audio.delta", "input_audio_buffer.append"})
 # A new mic-audio line starts when the server has taken a turn from the buffer.
 MIC_TURN_ENDS = frozenset(
@@ -63,7 +63,7 @@ def brief_event(event: dict[str, Any]) -> str:
     """What an event says, in a few words."""
     type_ = str(event.get("type") or "")
     if type_.startswith("session."):
-        session = event.get("session") if isinstance(event.get("session"), dict) else {}
+        session = object_field(event, "session")
         bits = [f"{key} {session[key]}" for key in ("model", "voice") if session.get(key)]
         if session.get("output_modalities"):
             bits.append("out " + "+".join(map(str, session["output_modalities"])))
@@ -73,7 +73,7 @@ def brief_event(event: dict[str, Any]) -> str:
             bits.append(f"{len(session['tools'])} tools")
         return ", ".join(bits)
     if type_ == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = object_field(event, "error")
         return f"{error.get('code') or error.get('type') or ''}: {error.get('message') or ''}"
     if isinstance(event.get("item"), dict):
         item = event["item"]
@@ -84,7 +84,7 @@ def brief_event(event: dict[str, Any]) -> str:
             return f"output {_snippet(item.get('output') or '', 60)}"
         return f"{item.get('role') or kind} {_snippet(_item_text(item), 60)}".strip()
     if type_ in ("response.create", "response.created", "response.done"):
-        response = event.get("response") if isinstance(event.get("response"), dict) else {}
+        response = object_field(event, "response")
         bits = [str(response[key]) for key in ("id", "status") if response.get(key)]
         if response.get("tool_choice"):
             bits.append(f"tool_choice {_snippet(response['tool_choice'], 40)}")

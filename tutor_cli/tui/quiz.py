@@ -15,8 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tutor_cli.literal import printable
 from tutor_cli.tools.quiz import LETTERS, Question, Quiz, check_answer, picked_choice
+from tutor_cli.views.literal import printable
 
 
 def chosen(question: Question, given: str) -> str:

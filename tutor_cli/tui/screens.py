@@ -12,9 +12,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from tutor_cli.call import CallSummary
-from tutor_cli.console_view import summary_rows
-from tutor_cli.literal import printable
+from tutor_cli.lesson.updates import CallSummary
+from tutor_cli.views.console import summary_rows
+from tutor_cli.views.literal import printable
 
 
 def summary_table(summary: CallSummary, rows: list[tuple[str, str]] | None = None) -> Table:

@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from tutor_cli.call import AudioMode, MicLevel
-from tutor_cli.literal import printable
+from tutor_cli.lesson.updates import AudioMode, MicLevel
+from tutor_cli.views.literal import printable
 
 SESSION_LIMIT_S = 60 * 60  # the Realtime API closes a session after 60 minutes
 STATE_STYLES = {
@@ -104,14 +104,15 @@ class StatusBar(Static):
         self._dirty = True
 
     def on_mount(self) -> None:
-        self.set_interval(0.2, self._tick)
+        self.set_interval(0.2, self.draw)
         self.set_interval(1.0, self.changed)  # the elapsed time moves
-        self._tick()
+        self.draw()
 
     def changed(self) -> None:
         self._dirty = True
 
-    def _tick(self) -> None:
+    def draw(self) -> None:
+        """Redraw now if anything changed since the last time (the timer calls it too)."""
         if self._dirty:
             self._dirty = False
             self.update(self.render_status())

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import assert_never
 
 from rich.text import Text
 
-from tutor_cli.call import ToolRan
-from tutor_cli.console_view import brief_arguments
-from tutor_cli.literal import printable
+from tutor_cli.lesson.updates import ToolRan
+from tutor_cli.tools.outcomes import GradeRecorded, QuizAnswered
 from tutor_cli.tui.lines import LineList
+from tutor_cli.views.console import brief_arguments
+from tutor_cli.views.literal import literal
 
 FLUSH_S = 0.04  # deltas are applied at most 25 times a second
 CURSOR = "▍"
 TUTOR_STYLE = "bold cyan"
 LEARNER_STYLE = "bold green"
 QUOTE = r"«[^»\n]*»"  # model answers, corrections and hints: the tutor quotes them like this
-
-
-def literal(text: str, style: str = "") -> Text:
-    """`text` as plain text: no markup, control characters made visible."""
-    return Text(printable(text), style=style)
 
 
 @dataclass
@@ -184,18 +181,20 @@ class Transcript(LineList):
         )
         if not outcome.ok:
             line.append_text(literal(f" → {outcome.error or 'failed'}", "red"))
-        elif ran.name == "trigger_quiz" and isinstance(outcome.result.get("quiz"), dict):
-            quiz = outcome.result["quiz"]
-            line.append_text(
-                literal(f" → {quiz.get('correct', 0)}/{quiz.get('questions', 0)} right", style)
-            )
-        elif ran.name == "grade_lesson" and isinstance(outcome.result.get("stored"), dict):
-            grade = outcome.result["stored"]
-            line.append_text(literal(f" → score {grade.get('score', 0):g}/100", style))
-            for error in grade.get("errors") or []:
-                said, fixed = error.get("said", ""), error.get("correction", "")
-                line.append_text(literal(f"\n    ✎ {said} → ", "yellow"))
-                line.append_text(literal(fixed, "bold yellow"))
+            return line
+        match outcome.effect:
+            case QuizAnswered(correct=correct, questions=questions):
+                line.append_text(literal(f" → {correct}/{questions} right", style))
+            case GradeRecorded() as graded:
+                line.append_text(literal(f" → score {graded.score:g}/100", style))
+                for error in graded.errors:
+                    said, fixed = error.get("said", ""), error.get("correction", "")
+                    line.append_text(literal(f"\n    ✎ {said} → ", "yellow"))
+                    line.append_text(literal(fixed, "bold yellow"))
+            case None:
+                pass
+            case _:
+                assert_never(outcome.effect)
         return line
 
     def note(self, text: str, level: str = "info") -> None:

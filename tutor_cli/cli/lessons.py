@@ -1,0 +1,83 @@
+"""`tutor list`, `tutor show`, `tutor progress`: the catalogue and the learner's record."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from tutor_cli.cli.options import JsonFlag, ScenarioDirs
+from tutor_cli.lesson.catalogue import Catalogue, Level, load_by_id
+
+
+def list_scenarios(
+    level: Annotated[
+        Level | None,
+        typer.Option(
+            case_sensitive=False, metavar="A1|A2|B1|B2|C1|C2", help="Only this CEFR level."
+        ),
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Only this target language, e.g. 'es' or 'pt-BR'.")
+    ] = None,
+    as_json: JsonFlag = False,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """List the role-play scenarios."""
+    entries = Catalogue.load(scenarios or []).filtered(level, language)
+    if as_json:
+        rows = [
+            {
+                "id": e.id,
+                "title": e.title,
+                "level": e.level,
+                "language": e.language,
+                "estimated_minutes": e.estimated_minutes,
+                "builtin": e.builtin,
+                "path": str(e.path),
+            }
+            for e in entries
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not entries:
+        print("No scenarios match.")
+        return
+    from tutor_cli.views.table import format_table
+
+    rows_ = [(e.id, e.level, e.language, e.title, str(e.estimated_minutes)) for e in entries]
+    headers = ("id", "level", "language", "title", "min")
+    print(format_table(headers, rows_, right_aligned=(4,), shrink=3))
+    count = f"{len(entries)} scenario{'' if len(entries) == 1 else 's'}"
+    print(f"\n{count}. Start one with: tutor call ID")
+
+
+def show(
+    scenario_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A scenario id from 'tutor list'.")
+    ],
+    as_json: JsonFlag = False,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Show a scenario: persona, goals, steps and vocabulary."""
+    scenario = load_by_id(scenario_id, scenarios or [])
+    if as_json:
+        print(json.dumps(scenario.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+
+    from tutor_cli.views.scenario import render_scenario
+
+    render_scenario(Console(highlight=False), scenario)
+
+
+def progress(as_json: JsonFlag = False, scenarios: ScenarioDirs = None) -> None:
+    """Your progress per scenario: attempts, best and last score, last date."""
+    from tutor_cli.storage.store import ProgressStore
+    from tutor_cli.views.progress import print_progress, progress_rows
+
+    titles = {entry.id: entry.title for entry in Catalogue.load(scenarios or [])}
+    with ProgressStore.open_default() as store:
+        rows = progress_rows(store, titles)
+    print_progress(rows, as_json)

@@ -1,0 +1,115 @@
+"""`tutor devices`, `tutor doctor`, `tutor serve`: the machine, and the offline engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from tutor_cli.cli.options import JsonFlag, ScenarioDirs
+from tutor_cli.errors import BadInput
+from tutor_cli.lesson.catalogue import check_scenario_id
+
+
+def devices(as_json: JsonFlag = False) -> None:
+    """List sound devices: index, name, input/output channels, default rate, defaults."""
+    from tutor_cli.audio.devices import AudioUnavailable, list_devices
+
+    try:
+        found = list_devices()
+    except AudioUnavailable as exc:
+        if as_json:
+            print(json.dumps({"error": str(exc), "devices": []}))
+        else:
+            print(f"No sound devices: {exc}")
+            print("Calls still work as text; --mic-file/--speaker-file need no sound card.")
+        return
+    if as_json:
+        print(json.dumps([vars(d) for d in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        print("PortAudio sees no sound devices on this machine.")
+        print("Calls still work as text; --mic-file/--speaker-file need no sound card.")
+        return
+    from rich.console import Console
+
+    from tutor_cli.views.devices import device_table
+
+    Console(highlight=False).print(device_table(found))
+    print("Choose with: tutor call ID --input-device N --output-device N (an index or a name part)")
+
+
+def doctor(
+    engine: Annotated[
+        str, typer.Option(envvar="TUTOR_ENGINE", help="The engine to check, as for 'tutor call'.")
+    ] = "auto",
+) -> None:
+    """Check what a call needs: PortAudio, devices, the API key (never shown), the engine."""
+    import asyncio
+
+    from tutor_cli.call.doctor import run_checks
+
+    raise typer.Exit(asyncio.run(run_checks(engine)))
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind. Anything but loopback exposes the engine.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario", help="Scenario for connections that name none with ?scenario=ID."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Refuse connections without 'Authorization: Bearer TOKEN'."),
+    ] = None,
+    pace: Annotated[
+        float,
+        typer.Option(
+            help="Stream speech this many times faster than real time after a 1 s lead "
+            "(0: as fast as it is made)."
+        ),
+    ] = 4.0,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Run the offline engine: a local OpenAI-Realtime-compatible server, until Ctrl+C."""
+    if scenario is not None:
+        check_scenario_id(scenario)
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--port: {port} is not a port number (0-65535)")
+    if pace < 0:
+        raise BadInput(f"--pace: {pace:g} must be 0 or more")
+    import asyncio
+
+    from tutor_cli.engine.server import OfflineEngine
+
+    async def run() -> None:
+        engine = OfflineEngine(
+            host=host,
+            port=port,
+            scenario=scenario,
+            token=token,
+            scenario_dirs=scenarios or [],
+            pace=pace,
+        )
+        await engine.start()
+        print(f"offline engine listening on {engine.url}", flush=True)
+        print(f"  OpenAI SDK: base_url={engine.sdk_base_url!r}", flush=True)
+        print(f"  scenario: ?scenario=ID, else {scenario or 'a generic partner'}", flush=True)
+        if token:
+            print("  clients must send: Authorization: Bearer <token>", flush=True)
+        print("Ctrl+C stops it.", flush=True)
+        try:
+            await engine.serve_forever()
+        finally:
+            await engine.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print("\nstopped.")

@@ -1,0 +1,104 @@
+"""Where a call connects: `--engine` turned into a URL, a model and credentials.
+
+The OpenAI key goes only to OpenAI's host; Azure gets its own key; any other server gets a key
+only from `TUTOR_ENGINE_KEY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tutor_cli.errors import BadInput
+
+OPENAI_URL = "wss://api.openai.com/v1/realtime"
+DEFAULT_MODEL = "gpt-realtime"
+AZURE_API_VERSION = "2025-04-01-preview"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a call connects."""
+
+    engine: str  # openai | azure | offline | url
+    url: str
+    model: str
+    headers: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()  # never to be logged
+
+    def describe(self) -> str:
+        """A one-line description without credentials."""
+        parts = urlsplit(self.url)
+        return f"{self.engine} ({parts.scheme}://{parts.netloc}{parts.path}, model {self.model})"
+
+
+def _with_query(url: str, **params: str | None) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for key, value in params.items():
+        if value is not None:
+            query.setdefault(key, value)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def resolve_endpoint(
+    engine: str, *, model: str | None, scenario: str, env: Mapping[str, str]
+) -> Endpoint | None:
+    """The endpoint for `--engine`; None means the built-in offline engine."""
+    choice = engine.strip()
+    if choice == "auto":
+        choice = "openai" if env.get("OPENAI_API_KEY") else "offline"
+    if choice == "offline":
+        return None
+    if choice == "openai":
+        key = env.get("OPENAI_API_KEY", "").strip()
+        if not key:
+            raise BadInput(
+                "--engine openai needs an API key: export OPENAI_API_KEY=sk-... "
+                "(or use --engine offline, which needs none)"
+            )
+        chosen = model or DEFAULT_MODEL
+        return Endpoint(
+            "openai",
+            _with_query(OPENAI_URL, model=chosen),
+            chosen,
+            {"Authorization": f"Bearer {key}"},
+            (key,),
+        )
+    if choice == "azure":
+        base = env.get("AZURE_OPENAI_ENDPOINT", "").strip().rstrip("/")
+        key = env.get("AZURE_OPENAI_API_KEY", "").strip()
+        deployment = model or env.get("AZURE_OPENAI_DEPLOYMENT", "").strip()
+        missing = [
+            name
+            for name, value in (
+                ("AZURE_OPENAI_ENDPOINT", base),
+                ("AZURE_OPENAI_API_KEY", key),
+                ("AZURE_OPENAI_DEPLOYMENT (or --model)", deployment),
+            )
+            if not value
+        ]
+        if missing:
+            raise BadInput(f"--engine azure needs {', '.join(missing)}")
+        host = urlsplit(base if "://" in base else f"https://{base}").netloc
+        url = _with_query(
+            f"wss://{host}/openai/realtime",
+            **{
+                "api-version": env.get("AZURE_OPENAI_API_VERSION") or AZURE_API_VERSION,
+                "deployment": deployment,
+            },
+        )
+        return Endpoint("azure", url, deployment, {"api-key": key}, (key,))
+    if choice.startswith(("ws://", "wss://")):
+        parts = urlsplit(choice)
+        if not parts.netloc:
+            raise BadInput(f"--engine: {choice!r} has no host")
+        chosen = model or DEFAULT_MODEL
+        key = env.get("TUTOR_ENGINE_KEY", "").strip()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        url = _with_query(choice, model=chosen, scenario=scenario)
+        return Endpoint("url", url, chosen, headers, (key,) if key else ())
+    raise BadInput(
+        f"--engine: {engine!r} is not one of auto, openai, azure, offline, or a ws:// or wss:// URL"
+    )

@@ -1,0 +1,179 @@
+"""What came of a tool call, typed: how it went, and its effect on the lesson.
+
+The registry builds an outcome when it runs a tool; a replay or the offline engine rebuilds
+one from the output string a call sent. Either way the lesson's own effects (a grade recorded,
+a quiz answered) come out as typed values, read from one table here, so no view, replay or
+engine checks tool names to find them. Outputs come from logs and other clients too, so every
+field is checked before it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
+
+
+@dataclass(frozen=True)
+class GradeRecorded:
+    """`grade_lesson` stored a grade: score (0-100), goals met, errors, feedback, next steps."""
+
+    grade: dict[str, Any]
+
+    @property
+    def score(self) -> float:
+        return float(self.grade["score"])
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.grade.get("errors") or [])
+
+
+@dataclass(frozen=True)
+class QuizAnswered:
+    """`trigger_quiz` was answered: how many right of how many, and the result as stored."""
+
+    correct: int
+    questions: int
+    stored: dict[str, Any]
+
+
+ToolEffect = GradeRecorded | QuizAnswered
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """How one call went.
+
+    `output` is the string sent back as `function_call_output.output`; `result` is the
+    handler's result as sent (plain JSON data, without the `ok` flag), empty on failure;
+    `effect` is what the call did to the lesson, when it did something the lesson keeps.
+    """
+
+    name: str
+    ok: bool
+    output: str
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    effect: ToolEffect | None = None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def clean_grade(data: Any) -> dict[str, Any] | None:
+    """A grade with only well-typed fields, so a hand-edited or foreign output cannot break a
+    summary; None without a numeric score."""
+    if not isinstance(data, dict) or not _number(data.get("score")):
+        return None
+    grade: dict[str, Any] = {"score": data["score"]}
+    goals = data.get("goals_achieved")
+    grade["goals_achieved"] = [str(g) for g in goals] if isinstance(goals, list) else []
+    errors = data.get("errors")
+    grade["errors"] = (
+        [
+            {k: str(v) for k, v in e.items() if k in ("said", "correction", "kind")}
+            for e in errors
+            if isinstance(e, dict)
+        ]
+        if isinstance(errors, list)
+        else []
+    )
+    if isinstance(data.get("feedback"), str):
+        grade["feedback"] = data["feedback"]
+    steps = data.get("next_steps")
+    grade["next_steps"] = [str(s) for s in steps] if isinstance(steps, list) else []
+    return grade
+
+
+def _grade_effect(result: dict[str, Any]) -> GradeRecorded | None:
+    grade = clean_grade(result.get("stored"))
+    return GradeRecorded(grade) if grade is not None else None
+
+
+def _quiz_effect(result: dict[str, Any]) -> QuizAnswered | None:
+    """Our own output keeps the score under `quiz` and the stored row under `stored`; other
+    clients send `correct` with `questions` (or `total`) at the top level."""
+    stored = result.get("stored") if isinstance(result.get("stored"), dict) else None
+    for where in (stored, result.get("quiz"), result):
+        if not isinstance(where, dict):
+            continue
+        correct, total = where.get("correct"), where.get("questions", where.get("total"))
+        if _count(correct) and _count(total):
+            kept = stored if stored is not None else {"correct": correct, "questions": total}
+            return QuizAnswered(correct, total, kept)
+    return None
+
+
+# The one place that knows which tool has which effect on the lesson (this table and the next).
+_EFFECTS: dict[str, Callable[[dict[str, Any]], ToolEffect | None]] = {
+    "grade_lesson": _grade_effect,
+    "trigger_quiz": _quiz_effect,
+}
+
+
+def effect_of(name: str, result: dict[str, Any]) -> ToolEffect | None:
+    """The lesson effect of a successful call of `name` that gave `result`."""
+    reader = _EFFECTS.get(name)
+    return reader(result) if reader is not None else None
+
+
+def _grade_intended(arguments: dict[str, Any]) -> GradeRecorded | None:
+    grade = clean_grade(arguments)
+    return GradeRecorded(grade) if grade is not None else None
+
+
+# What a call meant to do, told from its arguments: only a grade can be.
+_INTENDED: dict[str, Callable[[dict[str, Any]], ToolEffect | None]] = {
+    "grade_lesson": _grade_intended,
+}
+
+
+def intended_effect(name: str, arguments: str) -> ToolEffect | None:
+    """What a call meant to do, from its arguments alone: for a log that kept no outcome
+    (another client's, or one cut short)."""
+    reader = _INTENDED.get(name)
+    parsed = parse_output(arguments)
+    return reader(parsed) if reader is not None and parsed is not None else None
+
+
+def parse_output(output: str) -> dict[str, Any] | None:
+    """A tool output as a JSON object, or None when it is not one."""
+    try:
+        data = json.loads(output)
+    except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def output_ok(output: str) -> bool | None:
+    """Whether an output says the call worked (`"ok": true/false`); None when it says nothing."""
+    data = parse_output(output)
+    ok = data.get("ok") if data is not None else None
+    return ok if isinstance(ok, bool) else None
+
+
+def output_error(output: str | None) -> str:
+    """The message of a failed tool's output (`{"ok": false, "error": ...}`)."""
+    data = parse_output(output or "")
+    message = data.get("error") if data else None
+    return str(message) if message else "failed"
+
+
+def read_outcome(name: str, output: str, ok: bool | None = None) -> ToolOutcome:
+    """An outcome rebuilt from an output a call sent (a replay, the engine): `ok` as given or
+    as the output says; a call whose output says nothing counts as done."""
+    if ok is None:
+        ok = output_ok(output) is not False
+    if not ok:
+        return ToolOutcome(name, False, output, error=output_error(output))
+    data = parse_output(output) or {}
+    result = {k: v for k, v in data.items() if k != "ok"}
+    return ToolOutcome(name, True, output, result, effect=effect_of(name, result))
