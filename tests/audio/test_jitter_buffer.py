@@ -66,6 +66,8 @@ def test_interrupt_fades_out_and_reports_what_was_heard() -> None:
 
 def test_no_truncate_when_the_item_had_finished_playing() -> None:
     conv = Conversation("m")
+    conv.configure({"type": "realtime"})
+    conv.events_to_send()
     buffer = JitterBuffer(prebuffer_ms=0)
     pcm = tone(100)
     where = {"response_id": "r", "item_id": "a", "output_index": 0, "content_index": 0}

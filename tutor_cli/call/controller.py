@@ -36,6 +36,7 @@ from tutor_cli.lesson.updates import (
     ConversationUpdate,
     LearnerTranscript,
     LearnerTurn,
+    MalformedEvent,
     MicLevel,
     Notice,
     NoticeLevel,
@@ -61,13 +62,15 @@ from tutor_cli.storage.eventlog import EventLogWriter
 from tutor_cli.storage.local_records import (
     CallEnded,
     ConnectionLost,
+    EventSkipped,
     HistoryRestored,
     LinkChanged,
+    ReplyAbandoned,
     ToolFinished,
 )
 from tutor_cli.storage.paths import sessions_dir
-from tutor_cli.storage.redact import Redactor
-from tutor_cli.tools.registry import ToolContext, ToolRegistry
+from tutor_cli.storage.redact import Redactor, SplitSecrets
+from tutor_cli.tools.registry import ToolContext, ToolRegistry, tool_failure
 
 if TYPE_CHECKING:
     from tutor_cli.engine.server import OfflineEngine
@@ -130,6 +133,10 @@ class Call:
         self._link: asyncio.Task[None] | None = None
         self._engine: OfflineEngine | None = None
         self._started = time.monotonic()
+        self._quiet: asyncio.TimerHandle | None = None  # fires if the engine goes silent
+        self.abandoned_replies = 0  # replies given up on after the engine went silent
+        self._skipped_reported = False  # malformed events: told once, each one logged
+        self._hurry = asyncio.Event()  # end at once: stop waiting for the tutor
 
     def _frame(self, direction: str, event: dict[str, Any] | str) -> None:
         if self.frame_listener is not None:
@@ -156,6 +163,8 @@ class Call:
                     if self.connection is not None:
                         await self.connection.send(event)
         self._sync_idle()
+        if self._quiet is None:
+            self._watch_engine()
 
     def _sync_idle(self) -> None:
         """Idle means nobody waits for the tutor: derived from the Conversation alone, and
@@ -206,16 +215,64 @@ class Call:
         await self._flush()
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait until the tutor has replied (tool round trips included). False on timeout."""
+        """Wait until the tutor has replied (tool round trips included), or has been given up
+        on after going silent for the reply timeout; False if `timeout` passed first."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout or self.settings.reply_timeout)
+            await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             return False
         return True
 
+    def hurry(self) -> None:
+        """End now: stop waiting for a grade or a last reply (a second Ctrl+C or signal). The
+        log and the progress row are still closed."""
+        self._hurry.set()
+        self._idle.set()
+
     @property
     def connected(self) -> bool:
         return self.connection is not None and self.connection.connected
+
+    @property
+    def takes_turns(self) -> bool:
+        """The learner's turns can be taken: the call is open, even if its socket is being
+        re-opened (a turn then goes out with the history)."""
+        return self._opened.is_set() and not self.link_over
+
+    @property
+    def link_over(self) -> bool:
+        """The connection is gone for good (closed, or lost after its retries)."""
+        return self._link is not None and self._link.done()
+
+    # --- when the engine goes silent ------------------------------------------------------------
+
+    def _watch_engine(self) -> None:
+        """(Re)start the wait for the engine while it owes a reply on an open socket: it
+        must say something within the reply timeout, or the reply is given up on."""
+        if self._quiet is not None:
+            self._quiet.cancel()
+            self._quiet = None
+        if self.conversation.responding and self.connected:
+            loop = asyncio.get_running_loop()
+            self._quiet = loop.call_later(self.settings.reply_timeout, self._engine_silent)
+
+    def _engine_silent(self) -> None:
+        self._quiet = None
+        task = asyncio.create_task(self._give_up_reply())
+        self._tool_tasks.add(task)  # kept until done, like the tools' tasks
+        task.add_done_callback(self._tool_tasks.discard)
+
+    async def _give_up_reply(self) -> None:
+        if not self.conversation.abandon_reply():
+            return
+        self.abandoned_replies += 1
+        timeout = self.settings.reply_timeout
+        if self.log is not None:
+            self.log.note(ReplyAbandoned(timeout))
+        self.notify(
+            f"the tutor did not answer within {timeout:g} s; going on without it", "warning"
+        )
+        await self._flush()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -239,7 +296,9 @@ class Call:
             self.endpoint,
             self.log,
             connect_timeout=self.settings.connect_timeout,
+            backoff=self.settings.reconnect_backoff,
             on_frame=self._frame,
+            secrets=SplitSecrets(self.redact),
         )
         self._link = asyncio.create_task(self._run_link())
         self._link.add_done_callback(lambda _link: self._sync_idle())
@@ -278,15 +337,16 @@ class Call:
 
     async def _on_open(self, reconnect: bool) -> None:
         options = self.settings.session_options(voice=self.voice is not None)
-        self.conversation.configure(session_config(self.scenario, options))
+        session = session_config(self.scenario, options)
         if not reconnect:
+            self.conversation.configure(session)
             self.conversation.request_response()  # the tutor speaks first
             await self._flush()
             self._opened.set()
             if self.voice is not None:
                 self._mic_pump = asyncio.create_task(self._pump_mic(self.voice))
             return
-        resumed = self.conversation.resume()
+        resumed = self.conversation.resume(session)
         if self.log is not None:
             self.log.note(HistoryRestored(resumed.history_event_ids))
         if resumed.reply_requested:
@@ -308,6 +368,7 @@ class Call:
             return
         for update in self.conversation.receive(event):
             await self._dispatch(update)
+        self._watch_engine()  # it spoke: the wait for it starts again, if it still owes a reply
         await self._flush()
 
     async def _dispatch(self, update: ConversationUpdate) -> None:
@@ -315,6 +376,9 @@ class Call:
             if self.voice is not None:
                 self.voice.buffer.push(update.item_id, update.pcm)
             return  # audio is for the speaker, not the views
+        if isinstance(update, MalformedEvent):
+            self._skipped(update)
+            return
         match update:
             case ToolCallReady():
                 task = asyncio.create_task(self._run_tool(update))
@@ -335,6 +399,8 @@ class Call:
             case ResponseState():
                 if update.state == "done" and self.voice is not None:
                     self.voice.buffer.end_of_reply()
+                if update.state == "done" and update.status == "completed" and self.connection:
+                    self.connection.mark_working()
             case (
                 TutorDelta()
                 | TutorTruncated()
@@ -347,6 +413,15 @@ class Call:
             case _:
                 assert_never(update)
         self._show(update)
+
+    def _skipped(self, update: MalformedEvent) -> None:
+        """A server event that could not be used: logged every time, told once."""
+        if self.log is not None:
+            self.log.note(EventSkipped(update.type, update.problem))
+        if not self._skipped_reported:
+            self._skipped_reported = True
+            message = f"skipped a malformed {update.type} event ({update.problem}); logged"
+            self._show(ServerError("malformed_event", message))
 
     # --- voice --------------------------------------------------------------------------------
 
@@ -386,7 +461,12 @@ class Call:
         context = ToolContext(
             self.scenario, self.progress.record_grade, self.progress.record_quiz, self.view.ask_quiz
         )
-        outcome = await self.registry.run(call.name, arguments, context)
+        try:
+            outcome = await self.registry.run(call.name, arguments, context)
+        except Exception as exc:  # the registry's own guard failed: the model still hears back
+            outcome = tool_failure(
+                call.name, f"The tool {call.name!r} failed ({type(exc).__name__})."
+            )
         ran = ToolRan(call.name, arguments, outcome)
         self.summary.tools.append(ran)
         self.summary.take(outcome.effect)
@@ -399,25 +479,37 @@ class Call:
     # --- ending -------------------------------------------------------------------------------
 
     async def end(self) -> CallSummary:
-        """Ask for a grade (if none yet), wait for it, then close everything down."""
+        """Ask for a grade (if none yet), wait for it, then close everything down. All the
+        waiting together lasts at most the grade timeout."""
         try:
-            if (
-                self.connected
-                and self.summary.grade is None
-                and "grade_lesson" in self.scenario.tools
-            ):
-                await self.wait_idle(self.settings.grade_timeout)
-                if self.summary.grade is None and self.connected:
+            if self._wants_grade():
+                deadline = time.monotonic() + self.settings.grade_timeout
+                await self.wait_idle(self.settings.grade_timeout)  # a reply under way may grade
+                if self.conversation.responding and not self._hurry.is_set():
+                    self.conversation.abandon_reply()  # it will not: the grade comes first
+                if self._wants_grade():
                     self.notify("asking the tutor for a grade…")
                     await self.request_reply(tool_choice=events.force_tool("grade_lesson"))
-                    if not await self.wait_idle(self.settings.grade_timeout):
+                    left = max(0.0, deadline - time.monotonic())
+                    if not await self.wait_idle(left) or self.summary.grade is None:
                         self.notify("no grade arrived in time", "warning")
         finally:
             await self.close()
         return self.summary
 
+    def _wants_grade(self) -> bool:
+        return (
+            self.connected
+            and not self._hurry.is_set()
+            and self.summary.grade is None
+            and "grade_lesson" in self.scenario.tools
+        )
+
     async def close(self) -> None:
         """Close the socket, the engine, the log; record the session's end."""
+        if self._quiet is not None:
+            self._quiet.cancel()
+            self._quiet = None
         if self._mic_pump is not None:
             self._mic_pump.cancel()
             await asyncio.gather(self._mic_pump, return_exceptions=True)
@@ -425,7 +517,7 @@ class Call:
             await self.connection.close()
         if self.voice is not None:
             for _ in range(100):  # let the last words play out (at most 5 s)
-                if self.voice.buffer.idle:
+                if self.voice.buffer.idle or self._hurry.is_set():
                     break
                 await asyncio.sleep(0.05)
             await self.voice.close()
@@ -433,7 +525,7 @@ class Call:
             try:
                 await asyncio.wait_for(self._link, 5)
             except ConnectionFailed as exc:
-                self.summary.failure = self.summary.failure or str(exc)
+                self.summary.failure = self.summary.failure or self.redact.text(str(exc))
             except (TimeoutError, asyncio.CancelledError):
                 self._link.cancel()
         if self._engine is not None:

@@ -4,6 +4,7 @@ scripted session, all through the one lesson loop, `lesson`."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import assert_never
 
 from tutor_cli.call.controller import Call
+from tutor_cli.call.ending import ending_signals
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.lesson.scenario import Scenario
 from tutor_cli.lesson.script import Report, Script, check_end, check_turn, write_junit
@@ -49,30 +51,47 @@ OnReply = Callable[[int, bool], None]
 
 
 async def lesson(
-    call: Call, turns: AsyncIterator[str], on_reply: OnReply | None = None
+    call: Call,
+    turns: AsyncIterator[str],
+    on_reply: OnReply | None = None,
+    stop: asyncio.Event | None = None,
 ) -> CallSummary:
-    """Run a whole lesson: the opening, each learner turn after the tutor's reply, the grade."""
+    """Run a whole lesson: the opening, each learner turn after the tutor's reply, the grade.
+
+    A turn goes to the tutor even while the link is being re-opened (it is sent with the
+    history); the lesson ends early only when the link is gone for good, or at `stop`. A
+    reply the engine never gives is given up on by the Call after the reply timeout."""
+    stop = stop or asyncio.Event()
     try:
         await call.start()
-        await call.wait_idle()
+        await _until_idle(call, stop)
         index = 0
         async for text in turns:
-            if not call.connected:
+            if call.link_over or stop.is_set():
                 break
+            abandoned = call.abandoned_replies
             await call.say(text)
-            replied = await call.wait_idle()
-            if not replied:
-                call.notify("the tutor did not reply in time", "warning")
+            finished = await _until_idle(call, stop)
             if on_reply is not None:
-                on_reply(index, replied)
+                on_reply(index, finished and call.abandoned_replies == abandoned)
             index += 1
-        if call.settings.voice.mic_file is not None and call.connected:
+        if call.settings.voice.mic_file is not None and not call.link_over:
             await _mic_file_answered(call)
     except ConnectionFailed as exc:
         call.summary.failure = str(exc)
     finally:
         await call.end()
     return call.summary
+
+
+async def _until_idle(call: Call, stop: asyncio.Event) -> bool:
+    """Wait until the tutor is done with the turn; False if `stop` came first."""
+    idle = asyncio.ensure_future(call.wait_idle())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({idle, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in (idle, stopped):
+        waiting.cancel()
+    return not stop.is_set()
 
 
 async def _mic_file_answered(call: Call) -> None:
@@ -145,23 +164,37 @@ async def from_lines(lines: deque[str]) -> AsyncIterator[str]:
 
 class Prompt:
     """Lines typed at the terminal, read by a daemon thread so that ending the call never
-    waits for a line nobody will type."""
+    waits for a line nobody will type.
+
+    The thread reads the file descriptor itself, not `sys.stdin`: a thread blocked inside
+    Python's buffered stdin holds its lock, and the interpreter cannot finish while it does.
+    Bytes that are not UTF-8 are replaced, so a stray byte never ends the lesson."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._wanted = threading.Semaphore(0)
         self._prompt = ""
+        self._fd = sys.stdin.fileno()
         threading.Thread(target=self._read, name="prompt", daemon=True).start()
 
     def _read(self) -> None:
+        pending = b""
         while True:
             self._wanted.acquire()
-            prompt = self._prompt
-            try:
-                line: str | None = input(prompt)
-            except (EOFError, OSError):
-                line = None
+            print(self._prompt, end="", flush=True)
+            line: str | None = None
+            while b"\n" not in pending:
+                try:
+                    chunk = os.read(self._fd, 4096)
+                except OSError:  # the terminal is gone
+                    chunk = b""
+                if not chunk:
+                    break
+                pending += chunk
+            if b"\n" in pending:
+                raw, pending = pending.split(b"\n", 1)
+                line = raw.decode("utf-8", errors="replace")
             self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
             if line is None:
                 return
@@ -198,11 +231,25 @@ async def until(turns: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator
         stopped.cancel()
 
 
-def stdin_lines() -> deque[str] | None:
-    """Learner lines piped on standard input, or None when it is a terminal."""
+def stdin_lines(warn: Callable[[str], None]) -> deque[str] | None:
+    """Learner lines piped on standard input, or None when it is a terminal. Bytes that are
+    not UTF-8 are replaced (U+FFFD), and `warn` is told once."""
     if sys.stdin is None or sys.stdin.isatty():
         return None
-    return deque(line.rstrip("\n") for line in sys.stdin if line.strip())
+    raw = sys.stdin.buffer.read()
+    text = raw.decode("utf-8", errors="replace")
+    if "\ufffd" in text and "\ufffd".encode() not in raw:
+        warn("standard input: bytes that are not UTF-8 were replaced with \ufffd")
+    return deque(line for line in text.splitlines() if line.strip())
+
+
+def learner_text(text: str, where: str, warn: Callable[[str], None]) -> str:
+    """A learner turn from the command line as text: bytes that were not UTF-8 (which Python
+    keeps as lone surrogates) are replaced with U+FFFD, and `warn` is told, naming `where`."""
+    fixed = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if fixed != text:
+        warn(f"{where}: bytes that are not UTF-8 were replaced with \ufffd")
+    return fixed
 
 
 def run_headless(
@@ -228,22 +275,27 @@ def run_headless(
     async def run() -> int:
         nonlocal prompt
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
+        calls: list[Call] = []
 
-        def first_interrupt() -> None:
+        def first(signum: int) -> None:
+            if signum == signal.SIGHUP:  # the terminal is gone: nothing more can be printed
+                view.console.file = open(os.devnull, "w")  # noqa: SIM115 - until the end
             view.show(Notice("ending the call (Ctrl+C again to quit at once)…", "warning"))
             stop.set()
-            loop.remove_signal_handler(signal.SIGINT)
 
-        loop.add_signal_handler(signal.SIGINT, first_interrupt)
-        with ProgressStore.open_default() as store:
+        def second(_signum: int) -> None:
+            for call in calls:
+                call.hurry()
+
+        with ending_signals(first, second), ProgressStore.open_default() as store:
+            call = Call(scenario, settings, view, store=store)
+            calls.append(call)
             if script is not None:
-                return await _scripted(scenario, settings, view, store, script, junit)
+                return await _scripted(call, view, script, junit, stop)
             if lines is None:
                 prompt = Prompt()
             turns = prompt.turns() if prompt is not None else from_lines(lines or deque())
-            call = Call(scenario, settings, view, store=store)
-            summary = await lesson(call, until(turns, stop))
+            summary = await lesson(call, until(turns, stop), stop=stop)
             view.summary(summary)
             return 1 if summary.failure else 0
 
@@ -251,16 +303,12 @@ def run_headless(
 
 
 async def _scripted(
-    scenario: Scenario,
-    settings: CallSettings,
-    view: ConsoleView,
-    store: ProgressStore,
-    script: Script,
-    junit: Path | None,
+    call: Call, view: ConsoleView, script: Script, junit: Path | None, stop: asyncio.Event
 ) -> int:
     """Run the script's turns, check each reply, then the end; print a pass/fail report."""
     recorder = Recorder(view)
-    call = Call(scenario, settings, recorder, store=store)
+    call.view = recorder
+    settings = call.settings
     report = Report(script.path)
     started = time.monotonic()
 
@@ -271,7 +319,8 @@ async def _scripted(
         turn = script.turns[index]
         report.checks += check_turn(index, turn, reply, recorder.tools)
 
-    summary = await lesson(call, from_lines(deque(t.say for t in script.turns)), check)
+    turns = from_lines(deque(t.say for t in script.turns))
+    summary = await lesson(call, turns, check, stop)
     report.failure = summary.failure
     report.checks += check_end(script.end, recorder.all_tools)
     view.summary(summary)

@@ -17,9 +17,10 @@ class CallSettings:
     text_only: bool = False
     keep_mic_audio: bool = False
     session: SessionOptions = field(default_factory=SessionOptions)
-    reply_timeout: float = 60.0
-    grade_timeout: float = 15.0
+    reply_timeout: float = 60.0  # the engine's longest silence while it owes a reply
+    grade_timeout: float = 15.0  # the longest an ending call waits for its grade
     connect_timeout: float = 10.0
+    reconnect_backoff: float = 0.5  # the first pause before a reconnect; it doubles, up to 8 s
     scenario_dirs: tuple[Path, ...] = ()
     pace: float = 4.0
     voice: VoiceSettings = field(default_factory=VoiceSettings)

@@ -12,6 +12,7 @@ from tutor_cli.audio.settings import EchoGateMode
 from tutor_cli.cli.options import MicSpeed, ScenarioDirs
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.session_options import NoiseReduction
+from tutor_cli.views.literal import printable
 
 
 def call(
@@ -116,7 +117,7 @@ def call(
     from collections import deque
 
     from tutor_cli.audio.settings import VoiceSettings
-    from tutor_cli.call.headless import run_headless, stdin_lines
+    from tutor_cli.call.headless import learner_text, run_headless, stdin_lines
     from tutor_cli.call.settings import CallSettings
     from tutor_cli.lesson.catalogue import load_by_id
     from tutor_cli.lesson.session_options import SessionOptions
@@ -141,7 +142,10 @@ def call(
         scenario_dirs=tuple(scenarios or ()),
     )
     # Learner turns: the script's, --say's, piped ones; else the learner types them.
-    lines = deque(say) if say else (None if loaded is not None else stdin_lines())
+    if say:
+        lines: deque[str] | None = deque(learner_text(text, "--say", _warn) for text in say)
+    else:
+        lines = None if loaded is not None else stdin_lines(_warn)
     if loaded is None and lines is None and not headless:
         if not sys.stdout.isatty():
             raise BadInput("the call screen needs a terminal: use --headless, --say or --script")
@@ -149,3 +153,7 @@ def call(
 
         raise typer.Exit(run_call_screen(scenario, settings))
     raise typer.Exit(run_headless(scenario, settings, lines=lines, script=loaded, junit=junit))
+
+
+def _warn(text: str) -> None:
+    print(f"tutor: warning: {printable(text)}", file=sys.stderr, flush=True)

@@ -131,6 +131,14 @@ class SessionReady:
 
 
 @dataclass(frozen=True)
+class MalformedEvent:
+    """A known event whose fields have the wrong types: skipped, and logged."""
+
+    type: str
+    problem: str
+
+
+@dataclass(frozen=True)
 class UnknownEvent:
     """An event type this client does not know (it is logged, and otherwise ignored)."""
 
@@ -152,6 +160,7 @@ ConversationUpdate = (
     | ServerError
     | SessionReady
     | UnknownEvent
+    | MalformedEvent
 )
 
 # --- from the Call --------------------------------------------------------------------------

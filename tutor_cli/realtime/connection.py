@@ -1,8 +1,11 @@
 """The Realtime websocket, kept up: connect, deliver frames, reconnect.
 
 `Connection.run` connects with a timeout, hands every frame to the Call (and the event log),
-and reconnects with backoff after an abnormal close, a bounded number of times; the Call
-restores the session on each new socket.
+and reconnects with backoff after an abnormal close; the Call restores the session on each new
+socket. Reconnects are counted until the Call says the engine is working again
+(`mark_working`, after a completed response), so a server that accepts and then drops every
+socket is given up on after `retries` tries rather than reconnected without end. A close that
+says the engine will not have us (policy, unsupported data, a protocol error) is not retried.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,10 +21,16 @@ from tutor_cli.lesson.updates import ConnectionState
 from tutor_cli.realtime.endpoint import Endpoint
 from tutor_cli.storage.eventlog import Direction, EventLogWriter
 from tutor_cli.storage.local_records import ConnectionNote
+from tutor_cli.storage.redact import SplitSecrets
 
 # Going-away (incl. the 60-minute session limit), abnormal closure, server error, restart,
-# try again later: the conversation can go on on a new socket.
-RECONNECT_CODES = frozenset({1001, 1006, 1011, 1012, 1013})
+# try again later, and a frame we refused as too big: the conversation can go on on a new
+# socket. A normal close (1000) ends the call; any other code ends it as a failure.
+RECONNECT_CODES = frozenset({1001, 1006, 1009, 1011, 1012, 1013})
+NORMAL_CLOSE = 1000
+# Well above the largest legitimate event (an item retrieved with its audio: a few MB), and a
+# bound on what one frame can cost.
+MAX_FRAME_BYTES = 16 * 1024 * 1024
 
 
 class ConnectionFailed(Exception):
@@ -44,8 +54,12 @@ class Connection:
         retries: int = 5,
         backoff: float = 0.5,
         on_frame: Callable[[str, dict[str, Any] | str], None] | None = None,
+        secrets: SplitSecrets | None = None,
     ) -> None:
+        """`secrets`: redacts what the server sends before anything sees it (a server may echo
+        a key, even split across deltas)."""
         self.endpoint = endpoint
+        self.secrets = secrets
         self.log = log
         self.on_frame = on_frame  # sees every frame both ways, as the log does (the event pane)
         self.connect_timeout = connect_timeout
@@ -53,6 +67,11 @@ class Connection:
         self.backoff = backoff
         self._socket: Any = None
         self._closing = False
+        self._failures = 0  # drops and failed reconnects since the engine last worked
+
+    def mark_working(self) -> None:
+        """The engine did its job (a response completed): past drops are forgiven."""
+        self._failures = 0
 
     @property
     def connected(self) -> bool:
@@ -96,7 +115,7 @@ class Connection:
             connect(
                 self.endpoint.url,
                 additional_headers=self.endpoint.headers,
-                max_size=None,
+                max_size=MAX_FRAME_BYTES,
                 open_timeout=self.connect_timeout,
                 user_agent_header="tutor",
             ),
@@ -110,7 +129,7 @@ class Connection:
         """
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-        attempt, ever_connected = 0, False
+        ever_connected = False
         while not self._closing:
             if not ever_connected:
                 on_state(ConnectionState("connecting"))
@@ -118,41 +137,45 @@ class Connection:
                 self._socket = await self._open()
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 reason = _describe(exc)
-                attempt += 1
-                if not ever_connected or attempt > self.retries:
+                self._failures += 1
+                if not ever_connected or self._failures > self.retries:
                     on_state(ConnectionState("failed", reason))
-                    raise ConnectionFailed(
-                        f"cannot reach {self.endpoint.describe()}: {reason}"
-                    ) from None
-                self._note(f"reconnect attempt {attempt} failed", reason)
-                await asyncio.sleep(self._delay(attempt))
+                    lost = "engine lost" if ever_connected else "cannot reach"
+                    raise ConnectionFailed(f"{lost} {self.endpoint.describe()}: {reason}") from None
+                self._note(f"reconnect attempt {self._failures} failed", reason)
+                await asyncio.sleep(self._delay(self._failures))
                 continue
-            reconnect = ever_connected
-            ever_connected, attempt = True, 0
+            reconnect, ever_connected = ever_connected, True
             on_state(ConnectionState("connected", self.endpoint.describe()))
             self._note("connected", self.endpoint.describe())
-            code, reason = 1000, ""
+            code, reason = NORMAL_CLOSE, ""
             try:
                 await on_open(reconnect)
                 async for frame in self._socket:
                     await self._deliver(frame, on_event)
             except ConnectionClosed as exc:
-                code = exc.rcvd.code if exc.rcvd else 1006
-                reason = exc.rcvd.reason if exc.rcvd else "no close frame"
+                code, reason = _close_of(exc)
             else:
                 close = self._socket.close_code
-                code, reason = close if close is not None else 1000, self._socket.close_reason or ""
+                code = close if close is not None else NORMAL_CLOSE
+                reason = self._socket.close_reason or ""
             finally:
                 self._socket = None
             self._note("closed", {"code": code, "reason": reason})
-            if self._closing or code not in RECONNECT_CODES:
+            closed = f"closed with {code} {reason}".strip()
+            if self._closing or code == NORMAL_CLOSE:
                 break
-            attempt += 1
-            if attempt > self.retries:
-                on_state(ConnectionState("failed", f"closed with {code} {reason}".strip()))
-                raise ConnectionFailed(f"the engine connection was lost ({code} {reason})".strip())
-            on_state(ConnectionState("reconnecting", f"closed with {code} {reason}".strip()))
-            await asyncio.sleep(self._delay(attempt))
+            if code not in RECONNECT_CODES:
+                on_state(ConnectionState("failed", closed))
+                raise ConnectionFailed(f"the engine ended the session: {closed}")
+            self._failures += 1
+            if self._failures > self.retries:
+                on_state(ConnectionState("failed", closed))
+                raise ConnectionFailed(
+                    f"engine lost: {self._failures} drops without a completed reply ({closed})"
+                )
+            on_state(ConnectionState("reconnecting", closed))
+            await asyncio.sleep(self._delay(self._failures))
         on_state(ConnectionState("closed"))
 
     def _delay(self, attempt: int) -> float:
@@ -165,14 +188,45 @@ class Connection:
             return
         try:
             event = json.loads(frame)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or nested past any sense
             event = None
         if not isinstance(event, dict):
-            self._record("local", frame)
-            await on_event({"type": "tutor.non_json_frame", "text": frame[:200]})
+            text = self.secrets.redactor.text(frame) if self.secrets else frame
+            self._record("local", text)
+            await on_event({"type": "tutor.non_json_frame", "text": text[:200]})
             return
+        if _SURROGATE_ESCAPE.search(frame):  # maybe a lone surrogate, which cannot be written
+            event = without_lone_surrogates(event)
+        if self.secrets is not None:
+            event = self.secrets.server_event(event)
         self._record("server", event)
         await on_event(event)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """A JSON value whose strings hold no lone surrogate (JSON can escape one, UTF-8 cannot
+    encode it): each becomes U+FFFD, so the text can be shown and written."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {key: without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_lone_surrogates(item) for item in value]
+    return value
+
+
+def _close_of(exc: Any) -> tuple[int, str]:
+    """The close code and reason of a lost socket: the server's, or ours when we closed it
+    (a frame over the size limit)."""
+    if exc.sent is not None and exc.sent.code == 1009:
+        return 1009, f"the engine sent a frame over {MAX_FRAME_BYTES // 2**20} MiB"
+    if exc.rcvd is not None:
+        return int(exc.rcvd.code), str(exc.rcvd.reason)
+    return 1006, "no close frame"
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from tutor_cli.lesson.updates import (
     ConversationUpdate,
     LearnerTranscript,
     LearnerTurn,
+    MalformedEvent,
     ResponseState,
     ServerError,
     SessionReady,
@@ -32,7 +34,7 @@ from tutor_cli.lesson.updates import (
     UnknownEvent,
     UsageUpdate,
 )
-from tutor_cli.realtime import events
+from tutor_cli.realtime import events, server_events
 from tutor_cli.realtime.events import BYTES_PER_MS
 from tutor_cli.realtime.pricing import Usage, cost_usd
 
@@ -99,17 +101,19 @@ class Resumed:
 
 
 class Conversation:
-    """The client's view of one Realtime conversation."""
+    """The client's view of one Realtime conversation, over as many sockets as it takes."""
 
     def __init__(self, model: str) -> None:
         self.model = model
         self.turns: list[Turn] = []
         self.usage = Usage()
         self._outbox: list[Event] = []
+        self._connected = False  # a socket is open and the session is set up on it
         self._response: _Response | None = None
         self._in_flight: Event | None = None  # a response.create sent, not yet answered
         self._queued: list[Event] = []
-        self._reply_owed = False  # a reply was lost with the socket; ask again on the next
+        self._reply_owed = False  # asked for while no socket could take it: ask on the next
+        self._abandoned: dict[str, None] = {}  # responses given up on: their events are late
         # Per tutor item, only for the last few: the one playing is all a barge-in can cut.
         self._audio_ms: dict[str, float] = {}  # tutor item id -> audio received
         self._tutor_text: dict[str, str] = {}  # tutor item id -> text so far, until done
@@ -130,8 +134,9 @@ class Conversation:
 
     @property
     def busy(self) -> bool:
-        """The tutor owes a reply: one is in progress, asked for, held back, lost with a
-        socket, or waiting for tool outputs. The one place a call's idle state comes from."""
+        """The tutor owes a reply: one is in progress, asked for, held back, owed to a socket
+        not open yet, or waiting for tool outputs. The one place a call's idle state comes
+        from."""
         return (
             self.responding or bool(self._queued) or self._reply_owed or bool(self._pending_outputs)
         )
@@ -144,18 +149,25 @@ class Conversation:
     # --- what the client does -----------------------------------------------------------------
 
     def configure(self, session: dict[str, Any]) -> None:
-        """Set the session up (a `session.update`, first on every socket)."""
+        """A first socket is open: set the session up (a `session.update`, first of all)."""
         self._outbox.append(events.session_update(session))
+        self._connected = True
 
     def send_text(self, text: str) -> LearnerTurn:
-        """A typed learner turn: the item, and a reply asked for."""
+        """A typed learner turn: the item, and a reply asked for. Without a socket it is
+        kept, and sent with the history when one opens."""
         self.turns.append(Turn("user", text))
-        self._outbox.append(events.user_text(text))
+        if self._connected:
+            self._outbox.append(events.user_text(text))
         self.request_response()
         return LearnerTurn(None, text, "typed")
 
     def request_response(self, **overrides: Any) -> None:
-        """`response.create` now, or held until the active response is done."""
+        """`response.create` now, or held until the active response is done (or until a
+        socket opens: a reply asked for without one is owed, and asked for then)."""
+        if not self._connected:
+            self._reply_owed = True
+            return
         event = events.response_create(**overrides)
         if self.responding:
             self._queued.append(event)
@@ -163,7 +175,12 @@ class Conversation:
             self._send_create(event)
 
     def tool_output(self, call_id: str, output: str) -> None:
-        """A tool's result, and the reply request once every call of the response is answered."""
+        """A tool's result, and the reply request once every call of the response is answered.
+        A socket lost meanwhile took the call with it: only the reply is still owed."""
+        if call_id not in self._pending_outputs:
+            if not self._connected:
+                self._reply_owed = True
+            return
         self._pending_outputs.discard(call_id)
         self._outbox.append(events.function_call_output(call_id, output))
         if not self._pending_outputs:
@@ -175,6 +192,8 @@ class Conversation:
         No truncate when that item had finished playing; `played_ms` is clamped to what was
         received. With manual turns the server will not cancel by itself, so we do.
         """
+        if not self._connected:
+            return
         if manual_turns and self._response is not None:
             self._outbox.append(events.response_cancel())
         if item_id is not None and item_id in self._audio_ms:
@@ -183,31 +202,53 @@ class Conversation:
                 self._outbox.append(events.item_truncate(item_id, int(max(0.0, played_ms))))
 
     def append_audio(self, pcm16: bytes) -> None:
-        """Microphone audio (24 kHz mono PCM16) for the server's input buffer."""
-        self._outbox.append(events.input_audio_append(pcm16))
+        """Microphone audio (24 kHz mono PCM16) for the server's input buffer; without a
+        socket it is gone (a moment of silence, not a turn)."""
+        if self._connected:
+            self._outbox.append(events.input_audio_append(pcm16))
 
     def start_spoken_turn(self) -> None:
         """Push-to-talk pressed: what the buffer held before is not part of this turn."""
-        self._outbox.append(events.input_audio_clear())
+        if self._connected:
+            self._outbox.append(events.input_audio_clear())
 
     def end_spoken_turn(self) -> None:
         """Push-to-talk released: the buffer is the learner's turn, and a reply is due."""
-        self._outbox.append(events.input_audio_commit())
-        self.request_response()
+        if self._connected:
+            self._outbox.append(events.input_audio_commit())
+            self.request_response()
+
+    def abandon_reply(self) -> bool:
+        """The engine has gone quiet on a reply: stop waiting for it. A response it started is
+        cancelled; a request it never answered is forgotten; a request held back behind it
+        goes out. Returns whether there was a reply to give up on."""
+        if not self.responding:
+            return False
+        response, self._response, self._in_flight = self._response, None, None
+        if response is not None and self._connected:
+            self._outbox.append(events.response_cancel(response.id))
+            if response.id is not None:
+                self._abandoned[response.id] = None
+                _keep_recent(self._abandoned)
+        if self._queued and not self._pending_outputs:
+            self._send_create(self._queued.pop(0))
+        return True
 
     def connection_lost(self) -> None:
         """The socket is gone: nothing is in progress on the server any more. A reply that
-        was under way is owed, and asked for again by `resume`."""
-        self._reply_owed = self._reply_owed or self.responding
+        was under way, or asked for, is owed, and asked for again by `resume`."""
+        self._reply_owed = self._reply_owed or self.busy
+        self._connected = False
         self._response = None
         self._in_flight = None
         self._queued.clear()
         self._pending_outputs.clear()
         self._outbox.clear()
 
-    def resume(self) -> Resumed:
-        """A new socket (after `configure`): re-create the learner's and the tutor's turns,
-        and ask again for a reply the old socket lost."""
+    def resume(self, session: dict[str, Any]) -> Resumed:
+        """A new socket: set the session up, re-create the learner's and the tutor's turns
+        (those typed while there was no socket included), and ask for a reply still owed."""
+        self.configure(session)
         history = [
             events.user_text(t.text) if t.role == "user" else events.assistant_text(t.text)
             for t in self.turns
@@ -229,16 +270,23 @@ class Conversation:
     # --- what the server says -------------------------------------------------------------------
 
     def receive(self, raw: Event) -> list[ConversationUpdate]:
-        """Updates for one server event (beta names are normalised first)."""
+        """Updates for one server event (beta names are normalised first). A known event
+        with fields of the wrong type is skipped, as a `MalformedEvent`."""
+        type_ = raw.get("type")
+        if not isinstance(type_, str):
+            return [MalformedEvent("(none)", "the event has no 'type'")]
+        if (wrong := server_events.problem(raw)) is not None:
+            return [MalformedEvent(type_, wrong)]
         out: list[ConversationUpdate] = []
         for event in events.normalize_server_event(raw):
-            out += self._receive(event)
+            if (wrong := server_events.problem(event)) is not None:
+                out.append(MalformedEvent(str(event["type"]), wrong))
+            else:
+                out += self._receive(event)
         return out
 
     def _receive(self, event: Event) -> list[ConversationUpdate]:
-        type_ = event.get("type")
-        if not isinstance(type_, str):
-            return [ServerError("malformed_event", "an event without a type was received")]
+        type_ = str(event["type"])
         handler = _HANDLERS.get(type_)
         if handler is not None:
             return handler(self, event)
@@ -251,10 +299,12 @@ class Conversation:
         return [SessionReady(session if isinstance(session, dict) else {})]
 
     def _response_created(self, event: Event) -> list[ConversationUpdate]:
-        response = event.get("response") or {}
+        response_id = event["response"].get("id")
+        if response_id in self._abandoned:
+            return []  # late news of a response already given up on
         self._in_flight = None
-        self._response = _Response(response.get("id"))
-        return [ResponseState(self._response.id, "thinking")]
+        self._response = _Response(response_id)
+        return [ResponseState(response_id, "thinking")]
 
     def _speaking(self) -> list[ConversationUpdate]:
         if self._response is None or self._response.speaking:
@@ -290,20 +340,22 @@ class Conversation:
         return [*self._speaking(), AudioChunk(item_id, pcm)]
 
     def _truncated(self, event: Event) -> list[ConversationUpdate]:
-        item_id = str(event.get("item_id") or "")
-        end_ms = int(event.get("audio_end_ms") or 0)
+        item_id = str(event["item_id"])
+        end_ms = int(event["audio_end_ms"])
         self._audio_ms[item_id] = min(self._audio_ms.get(item_id, 0.0), end_ms)
         return [TutorTruncated(item_id, end_ms)]
 
     def _item_added(self, event: Event) -> list[ConversationUpdate]:
-        item = event.get("item") or {}
-        if item.get("role") != "user" or item.get("id") in self._speech_items:
+        item = event["item"]
+        item_id = item.get("id")
+        if item.get("role") != "user" or item_id in self._speech_items:
             return []
         content = item.get("content") or []
         if any(isinstance(p, dict) and p.get("type") == "input_audio" for p in content):
-            self._speech_items[item["id"]] = None
-            _keep_recent(self._speech_items)
-            return [LearnerTurn(item.get("id"), None, "speech")]
+            if item_id is not None:
+                self._speech_items[item_id] = None
+                _keep_recent(self._speech_items)
+            return [LearnerTurn(item_id, None, "speech")]
         return []  # typed turns were announced when they were sent
 
     def _transcribed(self, event: Event) -> list[ConversationUpdate]:
@@ -318,35 +370,32 @@ class Conversation:
         return [LearnerTranscript(str(event.get("item_id") or ""), None, message or "failed")]
 
     def _output_item_done(self, event: Event) -> list[ConversationUpdate]:
-        item = event.get("item") or {}
+        item = event["item"]
         if item.get("type") != "function_call" or item.get("status") != "completed":
             return []  # an interrupted call is never run
         call_id = str(item.get("call_id") or "")
+        arguments = item.get("arguments")
+        if not isinstance(arguments, str):
+            # Arguments are a JSON string; a server that sends the object itself still meant
+            # them (the tool checks them as it would any).
+            arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
         self._pending_outputs.add(call_id)
-        return [
-            ToolCallReady(
-                call_id, str(item.get("name") or ""), item.get("arguments") or "", item.get("id")
-            )
-        ]
+        return [ToolCallReady(call_id, str(item.get("name") or ""), arguments, item.get("id"))]
 
     def _response_done(self, event: Event) -> list[ConversationUpdate]:
-        response = event.get("response") or {}
-        status = response.get("status")
+        response = event["response"]
+        response_id = response.get("id")
         details = response.get("status_details") or {}
-        out: list[ConversationUpdate] = [
-            ResponseState(
-                response.get("id"),
-                "done",
-                status,
-                (details.get("reason") or details.get("type"))
-                if isinstance(details, dict)
-                else None,
-            )
-        ]
+        reason = details.get("reason") or details.get("type")
+        out: list[ConversationUpdate] = []
         usage = response.get("usage")
-        if isinstance(usage, dict):
+        if isinstance(usage, dict):  # billed even when given up on
             self.usage = self.usage.add(usage)
             out.append(UsageUpdate(self.usage, cost_usd(self.model, self.usage)))
+        if response_id in self._abandoned:
+            self._abandoned.pop(response_id)
+            return out
+        out.insert(0, ResponseState(response_id, "done", response.get("status"), reason))
         self._response = None
         if self._queued and not self._pending_outputs:
             self._send_create(self._queued.pop(0))

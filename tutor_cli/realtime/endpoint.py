@@ -28,9 +28,22 @@ class Endpoint:
     secrets: tuple[str, ...] = ()  # never to be logged
 
     def describe(self) -> str:
-        """A one-line description without credentials."""
-        parts = urlsplit(self.url)
-        return f"{self.engine} ({parts.scheme}://{parts.netloc}{parts.path}, model {self.model})"
+        """A one-line description without credentials (no user-info, no query)."""
+        return f"{self.engine} ({public_url(self.url)}, model {self.model})"
+
+
+def public_url(url: str) -> str:
+    """`url` as it may be shown or logged: scheme, host, port and path; a user name and
+    password in it (`ws://alice:secret@host/`) and the query are left out."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _with_query(url: str, **params: str | None) -> str:
@@ -98,7 +111,8 @@ def resolve_endpoint(
         key = env.get("TUTOR_ENGINE_KEY", "").strip()
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         url = _with_query(choice, model=chosen, scenario=scenario)
-        return Endpoint("url", url, chosen, headers, (key,) if key else ())
+        secrets = tuple(s for s in (key, parts.password) if s)  # the URL may carry a password
+        return Endpoint("url", url, chosen, headers, secrets)
     raise BadInput(
         f"--engine: {engine!r} is not one of auto, openai, azure, offline, or a ws:// or wss:// URL"
     )

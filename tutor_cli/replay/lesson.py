@@ -27,6 +27,7 @@ from tutor_cli.lesson.updates import (
     LearnerAudio,
     LearnerTranscript,
     LearnerTurn,
+    MalformedEvent,
     ReplayUpdate,
     ResponseState,
     ServerError,
@@ -49,8 +50,10 @@ from tutor_cli.storage.local_records import (
     CallEnded,
     ConnectionLost,
     ConnectionNote,
+    EventSkipped,
     HistoryRestored,
     LinkChanged,
+    ReplyAbandoned,
     ToolFinished,
     read_local,
 )
@@ -139,6 +142,7 @@ class RecordedLesson:
 
     def __init__(self, model: str, *, keep_audio: bool = False) -> None:
         self.conversation = Conversation(model)
+        self.conversation.configure({})  # the call's socket was open; nothing is sent here
         self.keep_audio = keep_audio
         self.learner_turns = 0
         self.tutor_turns = 0
@@ -194,6 +198,7 @@ class RecordedLesson:
                     | ServerError()
                     | SessionReady()
                     | UnknownEvent()
+                    | MalformedEvent()
                 ):
                     pass
                 case _:
@@ -259,7 +264,12 @@ class RecordedLesson:
             case ConnectionLost():
                 self.conversation.connection_lost()  # as the Call did, so the state matches
             case HistoryRestored():
+                self.conversation.resume({})  # as the Call did on the new socket
                 self._history.update(record.event_ids)
+            case ReplyAbandoned():
+                self.conversation.abandon_reply()  # as the Call did
+            case EventSkipped():
+                pass  # the Conversation skips the server line before it again
             case ConnectionNote() | CallEnded() | None:
                 pass
             case _:

@@ -75,6 +75,33 @@ class ToolFinished:
 
 
 @dataclass(frozen=True)
+class EventSkipped:
+    """A server event the client could not use (a known type with fields of the wrong type);
+    the event itself is the server line just before."""
+
+    event_type: str
+    problem: str
+
+    def event(self) -> dict[str, Any]:
+        return {
+            "type": "tutor.event_skipped",
+            "event_type": self.event_type,
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class ReplyAbandoned:
+    """The engine went quiet on a reply for longer than the reply timeout: the Call stopped
+    waiting (and cancelled the response, if one had started)."""
+
+    after_s: float
+
+    def event(self) -> dict[str, Any]:
+        return {"type": "tutor.reply_abandoned", "after_s": self.after_s}
+
+
+@dataclass(frozen=True)
 class CallEnded:
     """The call is over; `failure` says why it failed, if it did. Always the last record."""
 
@@ -85,7 +112,14 @@ class CallEnded:
 
 
 LocalRecord = (
-    LinkChanged | ConnectionNote | ConnectionLost | HistoryRestored | ToolFinished | CallEnded
+    LinkChanged
+    | ConnectionNote
+    | ConnectionLost
+    | HistoryRestored
+    | ToolFinished
+    | EventSkipped
+    | ReplyAbandoned
+    | CallEnded
 )
 
 
@@ -122,6 +156,11 @@ def read_local(event: dict[str, Any]) -> LocalRecord | None:
             ok,
             output if isinstance(output, str) else "",
         )
+    if type_ == "tutor.event_skipped":
+        return EventSkipped(str(event.get("event_type") or ""), str(event.get("problem") or ""))
+    if type_ == "tutor.reply_abandoned":
+        after = event.get("after_s")
+        return ReplyAbandoned(float(after) if isinstance(after, int | float) else 0.0)
     if type_ == "tutor.call_ended":
         return CallEnded(_text(event.get("failure")))
     return None

@@ -52,3 +52,79 @@ class Redactor:
             if cleaned is not value:
                 changes[field.name] = cleaned
         return dataclasses.replace(update, **changes) if changes else update
+
+
+# Events whose text arrives in pieces: a secret may be split between two of them.
+DELTA_EVENTS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.output_audio_transcript.delta",
+        "response.function_call_arguments.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.text.delta",
+        "response.audio_transcript.delta",
+    }
+)
+MIN_PREFIX = 4  # a piece ending in this much of a secret's start has it redacted already
+STREAMS = 16  # the text of this many recent items is remembered
+
+
+class SplitSecrets:
+    """Redacts text that arrives in pieces (deltas), so a secret split across pieces is never
+    shown or written, whole or in halves.
+
+    Each piece is checked together with the end of the text before it: a secret that ends in
+    this piece has its part here replaced, and a piece that ends with the start of a secret
+    (at least `MIN_PREFIX` characters of it) has that start replaced before it goes out."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self.secrets = redactor.secrets
+        self._tails: dict[str, str] = {}  # stream -> its last characters, as received
+
+    def piece(self, stream: str, text: str) -> str:
+        if not self.secrets:
+            return text
+        carry = self._tails.pop(stream, "")
+        joined = carry + text
+        hidden = [False] * len(text)
+
+        def hide(start: int, end: int) -> None:
+            for index in range(max(start, len(carry)), min(end, len(joined))):
+                hidden[index - len(carry)] = True
+
+        for secret in self.secrets:
+            start = joined.find(secret)
+            while start != -1:
+                hide(start, start + len(secret))
+                start = joined.find(secret, start + 1)
+            for size in range(min(len(secret) - 1, len(joined)), MIN_PREFIX - 1, -1):
+                if joined.endswith(secret[:size]):
+                    hide(len(joined) - size, len(joined))
+                    break
+        self._tails[stream] = joined[-(len(self.secrets[0]) - 1) :]
+        while len(self._tails) > STREAMS:
+            del self._tails[next(iter(self._tails))]
+        out, index = [], 0
+        while index < len(text):
+            if hidden[index]:
+                while index < len(text) and hidden[index]:
+                    index += 1
+                out.append(REDACTED)
+            else:
+                start = index
+                while index < len(text) and not hidden[index]:
+                    index += 1
+                out.append(text[start:index])
+        return "".join(out)
+
+    def server_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A server event with every secret redacted, delta pieces included."""
+        if not self.secrets:
+            return event
+        delta = event.get("delta")
+        if event.get("type") in DELTA_EVENTS and isinstance(delta, str):
+            stream = str(event.get("item_id") or event.get("call_id") or "")
+            event = {**event, "delta": self.piece(stream, delta)}
+        redacted: dict[str, Any] = self.redactor.value(event)
+        return redacted

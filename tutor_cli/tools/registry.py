@@ -190,38 +190,42 @@ class ToolRegistry:
         tool = self._tools.get(name)
         if tool is None:
             known = ", ".join(self._tools) or "none"
-            return _failure(name, f"Unknown tool {name!r}; the available tools are: {known}.")
+            return tool_failure(name, f"Unknown tool {name!r}; the available tools are: {known}.")
 
         # Models send "" for a call without arguments; that means no arguments, not bad JSON.
         text = arguments if arguments.strip() else "{}"
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
-            return _failure(
+            return tool_failure(
                 name,
                 f"The arguments for {name!r} are not valid JSON "
                 f"({exc.msg} at line {exc.lineno} column {exc.colno}).",
             )
         if not isinstance(parsed, dict):
             got = _TYPE_WORDS.get(_json_type_of(parsed), "something else")
-            return _failure(name, f"The arguments for {name!r} must be a JSON object, not {got}.")
+            return tool_failure(
+                name, f"The arguments for {name!r} must be a JSON object, not {got}."
+            )
 
         problems = validate(tool.spec.get("parameters", {}), parsed)
         if problems:
-            return _failure(name, f"Invalid arguments for {name!r}: {'; '.join(problems)}.")
+            return tool_failure(name, f"Invalid arguments for {name!r}: {'; '.join(problems)}.")
 
         try:
             result = await tool.handler(parsed, ctx)
         except ToolError as exc:
-            return _failure(name, str(exc) or f"The tool {name!r} could not do that.")
+            return tool_failure(name, str(exc) or f"The tool {name!r} could not do that.")
         except Exception as exc:
             # The model gets the exception's type only: tracebacks and messages may hold
             # paths or data that mean nothing to it. The full story goes to the debug log.
             logger.debug("tool %s failed", name, exc_info=True)
-            return _failure(name, f"The tool {name!r} failed unexpectedly ({type(exc).__name__}).")
+            return tool_failure(
+                name, f"The tool {name!r} failed unexpectedly ({type(exc).__name__})."
+            )
 
         if not isinstance(result, dict):
-            return _failure(name, f"The tool {name!r} failed unexpectedly (it gave no result).")
+            return tool_failure(name, f"The tool {name!r} failed unexpectedly (it gave no result).")
         # default=str: the handler's side effect (a stored grade) has already happened, so
         # an odd value in the result must not turn into an error the model would retry.
         output = json.dumps({"ok": True, **result}, ensure_ascii=False, default=str)
@@ -230,6 +234,7 @@ class ToolRegistry:
         return ToolOutcome(name, True, output, sent, effect=effect_of(name, sent))
 
 
-def _failure(name: str, message: str) -> ToolOutcome:
+def tool_failure(name: str, message: str) -> ToolOutcome:
+    """An outcome that tells the model the call failed, and why."""
     output = json.dumps({"ok": False, "error": message}, ensure_ascii=False)
     return ToolOutcome(name=name, ok=False, output=output, error=message)

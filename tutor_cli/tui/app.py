@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tutor_cli.call.controller import Call
+from tutor_cli.call.ending import ending_signals
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.scenario import Scenario
@@ -115,11 +116,19 @@ def run_call_screen(scenario: Scenario, settings: CallSettings) -> int:
     with ProgressStore.open_default() as store:
         app = CallApp(scenario, settings, store=store)
 
+        def first(_signum: int) -> None:
+            app.call_screen.end_call(leave=True)
+
+        def second(_signum: int) -> None:
+            app.call.hurry()
+            app.exit(1, return_code=1)
+
         async def run() -> int:
-            try:
-                await app.run_async()
-            finally:
-                await app.close_call()
+            with ending_signals(first, second):
+                try:
+                    await app.run_async()
+                finally:
+                    await app.close_call()
             return app.return_code or 0
 
         return asyncio.run(run())

@@ -89,6 +89,7 @@ class CallScreen(LessonScreen):
         self.ready = False  # mounted; until then updates wait in `_early`
         self.quiz_screen: QuizScreen | None = None  # while a quiz is asked
         self.ended = False  # Call.end() has run
+        self.leave = False  # exit when the call is closed, without the summary
         self._early: list[tuple[str, Any]] = []
 
     # --- layout ----------------------------------------------------------------------------------
@@ -176,8 +177,10 @@ class CallScreen(LessonScreen):
             except Exception as exc:
                 self.app.notify(f"not sent: {exc}", severity="error", markup=False)
 
-    def end_call(self) -> None:
-        """ctrl+q / ctrl+c: ask for the grade, then show the summary."""
+    def end_call(self, *, leave: bool = False) -> None:
+        """ctrl+q / ctrl+c: ask for the grade, then show the summary. With `leave` (a kill, a
+        closed terminal) the app exits once the call is closed: nobody is there to read it."""
+        self.leave = self.leave or leave
         if self.phase != "call":
             self.app.notify("Ending the call: waiting for the tutor's grade…", timeout=3)
             return
@@ -204,6 +207,9 @@ class CallScreen(LessonScreen):
         self._alert(None)
         self.ended = True
         code = 1 if summary.failure else 0
+        if self.leave:
+            self.app.exit(code, return_code=code)
+            return
         await self.app.push_screen(SummaryScreen(summary, code))
 
     # --- intents ---------------------------------------------------------------------------------
@@ -217,8 +223,8 @@ class CallScreen(LessonScreen):
             return
         if self.phase != "call":
             return
-        if not self.call.connected:
-            self.app.notify("Not connected yet: your text stays in the box.", severity="warning")
+        if not self.call.takes_turns:
+            self.app.notify("Not connected: your text stays in the box.", severity="warning")
             return
         event.input.value = ""
         self._turns.put_nowait(text)

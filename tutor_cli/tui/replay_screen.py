@@ -36,6 +36,7 @@ from tutor_cli.lesson.updates import (
     LearnerAudio,
     LearnerTranscript,
     LearnerTurn,
+    MalformedEvent,
     ReplayUpdate,
     ResponseState,
     ServerError,
@@ -290,6 +291,8 @@ class ReplayScreen(LessonScreen):
                     self.transcript.tool_logged(update.call_id, ran)
             case ServerError():
                 self.transcript.error(update.code, update.message)
+            case MalformedEvent():
+                self.transcript.error("malformed_event", f"{update.type}: {update.problem}")
             case ConnectionState():
                 self.header.set_state(update.state, update.detail)
                 if update.state in ("reconnecting", "failed"):

@@ -14,19 +14,23 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.text import Text
 
-# C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI); and lone
+# surrogates, which no terminal encoding can write.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:
     code = ord(match.group())
+    if code >= 0xD800:
+        return "\ufffd"
     if code < 0x20:
         return chr(0x2400 + code)  # the Unicode "control pictures" block: ␛ for ESC
     return "␡" if code == 0x7F else f"<{code:02x}>"
 
 
 def printable(text: str) -> str:
-    """`text` with every control character but tab and newline replaced by a visible symbol."""
+    """`text` with every control character but tab and newline replaced by a visible symbol
+    (and a lone surrogate by U+FFFD)."""
     return _CONTROL.sub(_visible, text)
 
 

@@ -16,6 +16,7 @@ from tutor_cli.lesson.updates import (
     LearnerAudio,
     LearnerTranscript,
     LearnerTurn,
+    MalformedEvent,
     ReplayUpdate,
     ResponseState,
     ServerError,
@@ -120,6 +121,9 @@ class TranscriptPrinter:
                 if update.ok is False:
                     error = output_error(update.output)
                     self._line(at, _t(f"✗ {update.name}", "bold red"), _t(f" → {error}", "red"))
+            case MalformedEvent():
+                problem = f"{update.type}: {update.problem}"
+                self._line(at, _t("! skipped a malformed event: ", "bold red"), _t(problem, "red"))
             case ServerError():
                 code = f" {update.code}" if update.code else ""
                 self._line(at, _t(f"! engine error{code}: ", "bold red"), _t(update.message, "red"))
