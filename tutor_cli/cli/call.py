@@ -49,7 +49,11 @@ def call(
         Path | None, typer.Option(help="With --script: write a JUnit XML report here.")
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for each reply, tool round trips included.")
+        float,
+        typer.Option(
+            help="Seconds the engine may stay silent while it owes a reply; then the reply is "
+            "cancelled and the call goes on."
+        ),
     ] = 60.0,
     mic_file: Annotated[
         Path | None,
