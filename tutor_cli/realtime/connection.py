@@ -31,6 +31,9 @@ NORMAL_CLOSE = 1000
 # Well above the largest legitimate event (an item retrieved with its audio: a few MB), and a
 # bound on what one frame can cost.
 MAX_FRAME_BYTES = 16 * 1024 * 1024
+# A JSON escape of a surrogate, in a frame: it may stand alone, and then cannot be written.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class ConnectionFailed(Exception):
@@ -201,10 +204,6 @@ class Connection:
             event = self.secrets.server_event(event)
         self._record("server", event)
         await on_event(event)
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def without_lone_surrogates(value: Any) -> Any:
