@@ -140,6 +140,7 @@ def test_log_duration_skips_odd_last_lines(tmp_path: Path) -> None:
 
 CLIENT_AND_LOCAL = [
     (1.5, "client", {"type": "conversation.item.create", "item": "Buenas"}),
+    (1.5, "client", {"type": "conversation.item.create", "event_id": ["e"], "item": {}}),
     (1.5, "client", {"type": "conversation.item.create", "item": {"role": "user", "content": "x"}}),
     (
         1.5,
