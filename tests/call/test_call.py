@@ -90,6 +90,37 @@ def test_a_wrong_expectation_fails_with_a_clear_report(tutor_home: Path, tmp_pat
     assert ElementTree.parse(junit).getroot().get("failures") == "2"
 
 
+def test_a_junit_report_with_control_characters_is_well_formed_and_private(
+    tutor_home: Path, tmp_path: Path
+) -> None:
+    """A reply regex with ESC, BEL and NUL (TOML escapes them) lands in the report's test
+    names: the report stays well-formed XML, and owner-only even over an old 0644 file."""
+    script = tmp_path / "control.toml"
+    script.write_text(
+        'scenario = "a1_taxi_bogota"\n'
+        "[[turns]]\n"
+        'say = "Buenas tardes, muy bien."\n'
+        'expect.reply = "\\u001b\\u0007\\u0000"\n'
+        'expect.tool = "quiz\\u001b[2J"\n',
+        encoding="utf-8",
+    )
+    junit = tmp_path / "report.xml"
+    junit.write_text("old report", encoding="utf-8")
+    junit.chmod(0o644)
+    result = tutor(
+        "call", "--headless", "--text-only", "--script", str(script), "--junit", str(junit)
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    suite = ElementTree.parse(junit).getroot()
+    names = [case.get("name") for case in suite.iter("testcase")]
+    assert names == [
+        "turn 1 ('Buenas tardes, muy bien.'): reply matches //",
+        "turn 1 ('Buenas tardes, muy bien.'): tutor calls quiz[2J",
+    ]
+    assert suite.get("failures") == "2"
+    assert stat.S_IMODE(junit.stat().st_mode) == 0o600
+
+
 def test_an_invalid_script_is_one_line_and_exit_2() -> None:
     result = tutor("call", "--headless", "--script", "tests/data/unknown_key.toml")
     assert result.returncode == 2
