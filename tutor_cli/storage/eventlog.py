@@ -251,8 +251,8 @@ class EventLogReader:
                     if line is None:
                         self._bad(number, f"longer than {size_text(self.max_line_bytes)}")
                         continue
-                    if not line.strip():
-                        continue
+                    if line.isspace():
+                        continue  # a blank line (isspace, unlike strip, copies nothing)
                     try:
                         data = parse_line(line)
                         if number == 1 and self._header(data):

@@ -39,21 +39,20 @@ def size_text(size: int) -> str:
 
 
 def capped_lines(stream: IO[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes | None]:
-    """The stream's lines (without their newline), one at a time; None for a line longer than
-    `max_bytes`, which is read past a chunk at a time and never held whole."""
+    """The stream's lines as read (newline included: JSON ignores it, and cutting it off would
+    copy the line), one at a time; None for a line longer than `max_bytes` without its
+    newline, which is read past a chunk at a time and never held whole."""
     while True:
         line = stream.readline(max_bytes + 1)
         if not line:
             return
-        if line.endswith(b"\n"):
-            yield line[:-1]
-        elif len(line) <= max_bytes:
-            yield line  # the last line, without a newline (often cut short)
-        else:
-            line = b""  # let the cap's worth go before reading on
-            while (rest := stream.readline(SKIP_CHUNK)) and not rest.endswith(b"\n"):
-                pass
-            yield None
+        if line.endswith(b"\n") or len(line) <= max_bytes:
+            yield line  # without a newline: the last line (often cut short)
+            continue
+        line = b""  # let the cap's worth go before reading on
+        while (rest := stream.readline(SKIP_CHUNK)) and not rest.endswith(b"\n"):
+            pass
+        yield None
 
 
 def _constant(name: str) -> Any:
