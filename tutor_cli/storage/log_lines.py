@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 MIB = 1 << 20
-# A line holds one event. The largest a call takes is a 16 MiB frame (the websocket limit in
-# REALTIME.md); the record around it adds a few bytes, so 17 MiB keeps every real line.
+# A line holds one event. Events are far smaller than the 16 MiB frame limit REALTIME.md sets
+# for a call's socket; the record around one adds a few bytes, so 17 MiB keeps every real line.
 MAX_LINE_BYTES = 17 * MIB
 SKIP_CHUNK = MIB  # how much of an over-long line is read at a time while skipping it
 # Real events nest a handful of levels (a response's output, content parts, usage details);
