@@ -23,7 +23,6 @@ from tutor_cli.call.controller import Call
 from tutor_cli.call.headless import from_lines, lesson
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.engine.server import OfflineEngine
-from tutor_cli.errors import BadInput
 from tutor_cli.lesson.scenario import load_scenario
 from tutor_cli.lesson.updates import ConnectionState
 from tutor_cli.realtime.endpoint import resolve_endpoint
@@ -88,6 +87,37 @@ def test_a_wrong_expectation_fails_with_a_clear_report(tutor_home: Path, tmp_pat
     assert "got: '¡Muy bien! ¡Qué bien! ¿Para dónde lo llevo?'" in result.stdout
     assert "FAIL end: tutor calls trigger_quiz" in result.stdout
     assert ElementTree.parse(junit).getroot().get("failures") == "2"
+
+
+def test_a_junit_report_with_control_characters_is_well_formed_and_private(
+    tutor_home: Path, tmp_path: Path
+) -> None:
+    """A reply regex with ESC, BEL and NUL (TOML escapes them) lands in the report's test
+    names: the report stays well-formed XML, and owner-only even over an old 0644 file."""
+    script = tmp_path / "control.toml"
+    script.write_text(
+        'scenario = "a1_taxi_bogota"\n'
+        "[[turns]]\n"
+        'say = "Buenas tardes, muy bien."\n'
+        'expect.reply = "\\u001b\\u0007\\u0000"\n'
+        'expect.tool = "quiz\\u001b[2J"\n',
+        encoding="utf-8",
+    )
+    junit = tmp_path / "report.xml"
+    junit.write_text("old report", encoding="utf-8")
+    junit.chmod(0o644)
+    result = tutor(
+        "call", "--headless", "--text-only", "--script", str(script), "--junit", str(junit)
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    suite = ElementTree.parse(junit).getroot()
+    names = [case.get("name") for case in suite.iter("testcase")]
+    assert names == [
+        "turn 1 ('Buenas tardes, muy bien.'): reply matches //",
+        "turn 1 ('Buenas tardes, muy bien.'): tutor calls quiz[2J",
+    ]
+    assert suite.get("failures") == "2"
+    assert stat.S_IMODE(junit.stat().st_mode) == 0o600
 
 
 def test_an_invalid_script_is_one_line_and_exit_2() -> None:
@@ -164,19 +194,6 @@ def test_openai_key_goes_to_openai_only() -> None:
         and keyed.url == "wss://x.example/rt?model=m&scenario=s"
     )
     assert resolve_endpoint("auto", model=None, scenario="s", env={}) is None  # offline
-
-
-def test_azure_endpoint_shape() -> None:
-    env = {
-        "AZURE_OPENAI_ENDPOINT": "https://my-res.openai.azure.com/",
-        "AZURE_OPENAI_API_KEY": "az-key",
-        "AZURE_OPENAI_DEPLOYMENT": "rt-deploy",
-    }
-    azure = resolve_endpoint("azure", model=None, scenario="s", env=env)
-    assert azure.url.startswith("wss://my-res.openai.azure.com/openai/realtime?api-version=")
-    assert azure.url.endswith("&deployment=rt-deploy") and azure.headers == {"api-key": "az-key"}
-    with pytest.raises(BadInput, match="AZURE_OPENAI_API_KEY"):
-        resolve_endpoint("azure", model=None, scenario="s", env={**env, "AZURE_OPENAI_API_KEY": ""})
 
 
 # --- in-process calls against special servers ---
@@ -294,6 +311,65 @@ def test_reconnect_restores_history_and_gets_the_lost_reply(tutor_home: Path) ->
     replayed = Replay(log, Watcher(), instant=True).run()
     assert replayed.lesson.learner_turns == summary.learner_turns == 1
     assert replayed.lesson.tutor_turns == summary.tutor_turns
+
+
+class RecordingProxy:
+    """Forwards to the offline engine, keeping the path and headers each client asked with:
+    a local stand-in for an Azure resource (or a gateway in front of one)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    async def handle(self, client: ServerConnection) -> None:
+        assert client.request is not None
+        self.requests.append((client.request.path, dict(client.request.headers)))
+        async with connect(self.upstream + "?scenario=a1_taxi_bogota", max_size=None) as engine:
+
+            async def down() -> None:
+                async for frame in engine:
+                    await client.send(frame)
+
+            async def up() -> None:
+                async for frame in client:
+                    await engine.send(frame)
+
+            tasks = [asyncio.create_task(down()), asyncio.create_task(up())]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                task.cancel()
+
+
+def test_azure_holds_a_lesson_on_the_ga_path_of_a_local_stand_in(tutor_home: Path) -> None:
+    """`--engine azure` with an http:// endpoint: ws://, /openai/v1/realtime?model=<deployment>,
+    the key in `api-key`, no api-version, and the lesson goes through."""
+
+    async def main() -> tuple[Any, RecordingProxy, int]:
+        async with OfflineEngine(port=0, pace=0) as engine:
+            proxy = RecordingProxy(engine.url)
+            async with serve(proxy.handle, "127.0.0.1", 0) as server:
+                port = server.sockets[0].getsockname()[1]
+                env = {
+                    "AZURE_OPENAI_ENDPOINT": f"http://127.0.0.1:{port}/",
+                    "AZURE_OPENAI_API_KEY": "az-test-key",
+                    "AZURE_OPENAI_DEPLOYMENT": "rt-deploy",
+                    "OPENAI_API_KEY": KEY,
+                }
+                summary, _view = await run_call("azure", ["Buenas tardes, muy bien."], env=env)
+                return summary, proxy, port
+
+    summary, proxy, port = asyncio.run(main())
+    assert summary.failure is None and summary.learner_turns == 1 and summary.tutor_turns >= 2
+    ((path, headers),) = proxy.requests
+    assert path == "/openai/v1/realtime?model=rt-deploy"
+    assert headers["api-key"] == "az-test-key"
+    assert "authorization" not in {name.lower() for name in headers}  # OpenAI's key stays home
+    assert KEY not in json.dumps(headers)
+    text = "".join(
+        json.dumps(r.event) if isinstance(r.event, dict) else r.event
+        for r in log_records(tutor_home)
+    )
+    assert "az-test-key" not in text and f"ws://127.0.0.1:{port}/openai/v1/realtime" in text
 
 
 class Watcher:

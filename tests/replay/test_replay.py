@@ -217,6 +217,66 @@ def test_bare_event_logs_replay_without_timing(
     assert summary["timed"] is False and summary["tools"][0]["ok"] is True
 
 
+def server_only(recorded: tuple[Path, str], target: Path, beta: bool = False) -> Path:
+    """The call's log as a tool that records only what the server sent would dump it: bare
+    server events (beta: `conversation.item.created` alone, not `.added` then `.done`)."""
+    events = [r.event for r in read_log(recorded[0]) if r.dir == "server"]
+    if beta:
+        events = [e for e in events if e["type"] != "conversation.item.done"]
+        for event in events:
+            if event["type"] == "conversation.item.added":
+                event["type"] = "conversation.item.created"
+    target.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), "utf-8")
+    return target
+
+
+@pytest.mark.parametrize("beta", [False, True], ids=["ga", "beta"])
+def test_typed_turns_of_a_server_only_log_come_from_the_server_items(
+    recorded: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], beta: bool
+) -> None:
+    log = server_only(recorded, tmp_path / "server-only.jsonl", beta)
+    code, out, _err = run_replay(capsys, str(log), "--headless")
+    assert code == 0
+    assert said_lines(out, "Tutor") == [
+        line.replace("Jairo: ", "Tutor: ") for line in said_lines(recorded[1])
+    ]
+    assert "turns  2 yours, 4 the tutor's" in out
+
+
+def test_typed_turns_are_counted_once_when_the_server_echoes_them(tmp_path: Path) -> None:
+    """Our logs hold the client's create and the server's echo of it (`.added`, `.done`):
+    one turn. A user item the client did not log (typed elsewhere) is a turn of its own."""
+
+    def echo(t: float, item_id: str, text: str) -> list[tuple[float, str, Any]]:
+        content = [{"type": "input_text", "text": text}]
+        item = {"id": item_id, "type": "message", "role": "user", "content": content}
+        return [
+            (t, "server", {"type": "conversation.item.added", "item": item}),
+            (t, "server", {"type": "conversation.item.done", "item": item}),
+        ]
+
+    log = write_log(
+        tmp_path / "log.jsonl",
+        [
+            *text_reply(1.0, "i1", "Hola."),
+            typed(2.0, "Buenas."),
+            *echo(2.1, "u1", "Buenas."),
+            *text_reply(3.0, "i2", "¿Para dónde?"),
+            typed(4.0, "Al hotel."),
+            typed(4.5, "Al hotel."),  # said twice, echoed twice
+            *echo(4.6, "u2", "Al hotel."),
+            *echo(4.7, "u3", "Al hotel."),
+            *echo(5.0, "u4", "Por favor."),  # sent by another client of the same session
+            *text_reply(6.0, "i3", "Listo."),
+        ],
+    )
+    watcher = Watcher()
+    summary = Replay(log, watcher, instant=True).run()
+    turns = [u.text for _at, u, _w in watcher.seen if isinstance(u, LearnerTurn)]
+    assert turns == ["Buenas.", "Al hotel.", "Al hotel.", "Por favor."]
+    assert summary.lesson.learner_turns == 4
+
+
 def test_gzip_logs_replay_the_same(
     recorded: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

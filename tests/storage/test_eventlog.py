@@ -10,7 +10,7 @@ import pytest
 from tests.conformance import assert_client_event
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime import events
-from tutor_cli.storage.eventlog import FORMAT, EventLogWriter, read_log
+from tutor_cli.storage.eventlog import FORMAT, EventLogReader, EventLogWriter, read_log
 
 KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -154,3 +154,111 @@ def test_reader_streams_without_loading_the_file(tmp_path: Path) -> None:
     first = next(iterator)
     assert first.event["delta"] == "0"
     assert reader.events == 1  # nothing past the first line has been parsed yet
+
+
+# --- lines a reader must survive: numeric oddities, deep nesting, huge lines ---------------------
+
+GOOD = '{"t": 1.0, "dir": "server", "event": {"type": "response.created"}}'
+HEADER = json.dumps({"format": FORMAT, "version": 1, "scenario": "s"})
+
+
+def _with_bad_line(tmp_path: Path, bad: str, *, gz: bool = False) -> Path:
+    """A log whose line 3 is `bad`, between two good records."""
+    text = "\n".join([HEADER, GOOD, bad, GOOD]) + "\n"
+    if gz:
+        path = tmp_path / "log.jsonl.gz"
+        path.write_bytes(gzip.compress(text.encode("utf-8")))
+    else:
+        path = tmp_path / "log.jsonl"
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _event_with(value: str) -> str:
+    return '{"t": 2, "dir": "server", "event": {"type": "x", "audio_end_ms": ' + value + "}}"
+
+
+ODD_LINES = {
+    "t overflows to infinity": '{"t": 1e400, "dir": "server", "event": {"type": "x"}}',
+    "t is NaN": '{"t": NaN, "dir": "server", "event": {"type": "x"}}',
+    "t is Infinity": '{"t": Infinity, "dir": "server", "event": {"type": "x"}}',
+    "t is -Infinity": '{"t": -Infinity, "dir": "server", "event": {"type": "x"}}',
+    "t is negative": '{"t": -0.5, "dir": "server", "event": {"type": "x"}}',
+    "t is huge": '{"t": 1e300, "dir": "server", "event": {"type": "x"}}',
+    "t is a huge integer": '{"t": 1' + "0" * 400 + ', "dir": "server", "event": {"type": "x"}}',
+    "a field overflows": _event_with("1e400"),
+    "a field is NaN": _event_with("NaN"),
+    "a field is a huge integer": _event_with("9" * 30),
+    "a field has more digits than int() takes": _event_with("9" * 5000),
+    "a bare event with Infinity": '{"type": "x", "audio_end_ms": Infinity}',
+    "nested 100000 deep": '{"type": "x", "a": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "nested 200 deep": '{"type": "x", "a": ' + "[" * 200 + "]" * 200 + "}",
+}
+
+
+@pytest.mark.parametrize("bad", ODD_LINES.values(), ids=ODD_LINES.keys())
+def test_numeric_oddities_and_deep_nesting_are_bad_lines(tmp_path: Path, bad: str) -> None:
+    path = _with_bad_line(tmp_path, bad)
+    reader = read_log(path)
+    records = list(reader)
+    assert len(records) == 2 and all(r.t == 1.0 for r in records)
+    assert (reader.bad_lines, reader.first_bad_line) == (1, 3)
+    with pytest.raises(BadInput, match=r": line 3: ") as raised:
+        list(read_log(path, strict=True))
+    assert "\n" not in str(raised.value)
+
+
+def test_ordinary_numbers_and_nesting_still_read(tmp_path: Path) -> None:
+    usage = {"input_token_details": {"cached_tokens_details": {"text_tokens": 0}}}
+    fine = {
+        "t": 0,
+        "dir": "server",
+        "event": {
+            "type": "response.done",
+            "response": {
+                "usage": usage,
+                "output": [{"content": [{"type": "output_text", "text": "[{" * 100}]}],
+            },
+            "created_at": 1_756_000_000_000,
+            "ratio": -0.25,
+            "big": 2**53 - 1,
+        },
+    }
+    path = tmp_path / "log.jsonl"
+    path.write_text(HEADER + "\n" + json.dumps(fine) + "\n", encoding="utf-8")
+    reader = read_log(path, strict=True)
+    (record,) = list(reader)
+    assert record.event == fine["event"] and record.t == 0.0
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_lines_over_the_length_cap_are_skipped_and_counted(tmp_path: Path, gz: bool) -> None:
+    long_line = '{"t": 1.5, "dir": "server", "event": {"type": "x", "delta": "' + "A" * 5000 + '"}}'
+    path = _with_bad_line(tmp_path, long_line, gz=gz)
+    reader = EventLogReader(path, max_line_bytes=4096)
+    records = list(reader)
+    assert [r.line for r in records] == [2, 4]  # the line after the long one is read whole
+    assert (reader.bad_lines, reader.first_bad_line) == (1, 3)
+    with pytest.raises(BadInput, match=r": line 3: longer than 4096 bytes"):
+        list(EventLogReader(path, strict=True, max_line_bytes=4096))
+    # A line just within the cap is an ordinary record.
+    assert len(list(EventLogReader(path, max_line_bytes=len(long_line) + 1))) == 3
+
+
+def test_an_overlong_last_line_without_a_newline_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_bytes((HEADER + "\n" + GOOD + "\n").encode() + b"\0" * 100_000)
+    reader = EventLogReader(path, max_line_bytes=4096)
+    assert len(list(reader)) == 1
+    assert (reader.bad_lines, reader.first_bad_line) == (1, 3)
+
+
+def test_corrupt_compressed_data_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
+    packed = gzip.compress(("\n".join([HEADER, GOOD] * 2000) + "\n").encode())
+    broken = bytearray(packed)
+    broken[20:84] = b"\xff" * 64  # the deflate stream itself is damaged (zlib.error)
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(bytes(broken))
+    reader = read_log(path)
+    list(reader)
+    assert reader.bad_lines >= 1

@@ -18,7 +18,14 @@ from tutor_cli.call.controller import Call
 from tutor_cli.call.ending import ending_signals
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.lesson.scenario import Scenario
-from tutor_cli.lesson.script import Report, Script, check_end, check_turn, write_junit
+from tutor_cli.lesson.script import (
+    Report,
+    Script,
+    check_end,
+    check_report_target,
+    check_turn,
+    write_junit,
+)
 from tutor_cli.lesson.updates import (
     AudioMode,
     CallSummary,
@@ -262,6 +269,8 @@ def run_headless(
 ) -> int:
     """A call printed as it streams; the exit code (0, or 1 when it failed or a script's
     expectation was unmet). Turns come from the script, else `lines`, else a `you>` prompt."""
+    if junit is not None:
+        check_report_target(junit)  # a report that cannot be written fails now, not at the end
     quiz_lines = deque(script.quiz_answers) if script is not None else lines or deque()
     prompt: Prompt | None = None
 

@@ -15,7 +15,10 @@ Unknown keys are errors, so a typo cannot silently switch a check off.
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +86,8 @@ def load_script(path: Path) -> Script:
         raise BadInput(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses arrays and inline tables recursively
+        raise BadInput(f"{path}: invalid TOML: nested too deeply") from None
     _keys(path, "", data, {"scenario", "timeout_s", "turns", "end"})
     scenario = data.get("scenario")
     if scenario is not None and (
@@ -91,7 +96,10 @@ def load_script(path: Path) -> Script:
         raise BadInput(f"{path}: 'scenario' must be a scenario id ([a-z0-9_]+)")
     timeout = data.get("timeout_s")
     if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)  # TOML has nan and inf; a turn must end
+        or timeout <= 0
     ):
         raise BadInput(f"{path}: 'timeout_s' must be a positive number of seconds")
     raw_turns = data.get("turns", [])
@@ -177,26 +185,54 @@ def check_end(end: Expectation, tools: list[str]) -> list[Check]:
     return [Check(f"end: tutor calls {end.tool}", called, detail)]
 
 
+# What XML 1.0 allows: tab, newline, carriage return, and the planes minus surrogates and
+# U+FFFE/U+FFFF. A reply, a server-chosen tool name or a regex may hold anything else.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """`text` without the characters an XML 1.0 document cannot hold."""
+    return _NOT_XML.sub("", text)
+
+
+def check_report_target(path: Path) -> None:
+    """`BadInput` for a `--junit` path that cannot be written, before the session starts."""
+    if path.is_dir():
+        raise BadInput(f"--junit: {path} is a folder; name an .xml file")
+    if not path.parent.is_dir():
+        raise BadInput(f"--junit: {path}: no such folder {str(path.parent)!r}")
+
+
 def write_junit(report: Report, path: Path, duration_s: float) -> None:
-    """A JUnit XML report: one test case per expectation."""
+    """A JUnit XML report: one test case per expectation. It holds the tutor's replies, so it
+    is owner-only like the event logs."""
     failures = sum(not c.passed for c in report.checks)
+    classname = _xml(report.script.stem)
     suite = ElementTree.Element(
         "testsuite",
-        name=f"tutor script {report.script.name}",
+        name=_xml(f"tutor script {report.script.name}"),
         tests=str(len(report.checks) + (1 if report.failure else 0)),
         failures=str(failures),
         errors="1" if report.failure else "0",
         time=f"{duration_s:.3f}",
     )
     for check in report.checks:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname=report.script.stem, name=check.name
-        )
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=_xml(check.name))
         if not check.passed:
-            ElementTree.SubElement(case, "failure", message=check.detail).text = check.detail
+            detail = _xml(check.detail)
+            ElementTree.SubElement(case, "failure", message=detail).text = detail
     if report.failure:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname=report.script.stem, name="session"
-        )
-        ElementTree.SubElement(case, "error", message=report.failure).text = report.failure
-    ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name="session")
+        failure = _xml(report.failure)
+        ElementTree.SubElement(case, "error", message=failure).text = failure
+    document = ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            # O_CREAT's mode applies only to a new file: narrow an existing report (truncated,
+            # so nothing new was readable) too. Not a device: /dev/stdout keeps its mode.
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fchmod(fd, 0o600)
+            out.write(document)
+    except OSError as exc:
+        raise BadInput(f"--junit: {path}: cannot write: {exc.strerror or exc}") from None

@@ -2,6 +2,10 @@
 
 The OpenAI key goes only to OpenAI's host; Azure gets its own key; any other server gets a key
 only from `TUTOR_ENGINE_KEY`.
+
+Azure is reached on its GA Realtime endpoint, `<endpoint>/openai/v1/realtime?model=<deployment>`
+with an `api-key` header: the client speaks GA only, and Azure's dated `api-version` paths
+(`/openai/realtime?api-version=…-preview&deployment=…`) speak the beta protocol.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from tutor_cli.errors import BadInput
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
-AZURE_API_VERSION = "2025-04-01-preview"
+AZURE_PATH = "/openai/v1/realtime"
+# The endpoint's scheme, as the OpenAI SDK maps a base URL to its websocket.
+WEBSOCKET_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,26 @@ def _with_query(url: str, **params: str | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _azure_realtime_url(endpoint: str) -> str:
+    """`AZURE_OPENAI_ENDPOINT` (a URL, or a bare host meaning https) as the websocket URL of
+    its GA Realtime path. A path before it (a gateway's) is kept; the SDK's base URL form,
+    ending in `/openai/v1` or `/openai`, is taken as the endpoint it extends."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+    scheme = WEBSOCKET_SCHEMES.get(parts.scheme)
+    if scheme is None:
+        raise BadInput(
+            f"AZURE_OPENAI_ENDPOINT: {endpoint!r} is not an https://, http://, wss:// or ws:// URL"
+        )
+    if not parts.hostname:
+        raise BadInput(f"AZURE_OPENAI_ENDPOINT: {endpoint!r} has no host")
+    prefix = parts.path.rstrip("/")
+    for suffix in ("/openai/v1", "/openai"):
+        if prefix.endswith(suffix):
+            prefix = prefix.removesuffix(suffix)
+            break
+    return urlunsplit((scheme, parts.netloc, prefix + AZURE_PATH, parts.query, ""))
+
+
 def resolve_endpoint(
     engine: str, *, model: str | None, scenario: str, env: Mapping[str, str]
 ) -> Endpoint | None:
@@ -80,7 +106,7 @@ def resolve_endpoint(
             (key,),
         )
     if choice == "azure":
-        base = env.get("AZURE_OPENAI_ENDPOINT", "").strip().rstrip("/")
+        base = env.get("AZURE_OPENAI_ENDPOINT", "").strip()
         key = env.get("AZURE_OPENAI_API_KEY", "").strip()
         deployment = model or env.get("AZURE_OPENAI_DEPLOYMENT", "").strip()
         missing = [
@@ -94,14 +120,16 @@ def resolve_endpoint(
         ]
         if missing:
             raise BadInput(f"--engine azure needs {', '.join(missing)}")
-        host = urlsplit(base if "://" in base else f"https://{base}").netloc
-        url = _with_query(
-            f"wss://{host}/openai/realtime",
-            **{
-                "api-version": env.get("AZURE_OPENAI_API_VERSION") or AZURE_API_VERSION,
-                "deployment": deployment,
-            },
-        )
+        version = env.get("AZURE_OPENAI_API_VERSION", "").strip()
+        if version:
+            # Every api-version names the preview path; the GA one takes none. Refused rather
+            # than ignored, so nobody believes the preview protocol is in use.
+            raise BadInput(
+                f"AZURE_OPENAI_API_VERSION={version}: an api-version selects Azure's preview "
+                "(beta) Realtime protocol, which tutor does not speak; it speaks GA, at "
+                f"{AZURE_PATH} with no api-version: unset it"
+            )
+        url = _with_query(_azure_realtime_url(base), model=deployment)
         return Endpoint("azure", url, deployment, {"api-key": key}, (key,))
     if choice.startswith(("ws://", "wss://")):
         parts = urlsplit(choice)

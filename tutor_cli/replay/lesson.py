@@ -1,10 +1,12 @@
 """A saved lesson rebuilt from its event log: records in, the updates a call's view got out.
 
 The log's server events go through the same `Conversation` a call uses (no second parser); the
-learner's typed turns come from the client's `conversation.item.create` messages; what only
-the Call knew (tool outcomes, a lost socket, a re-created history) comes from its local
-records. Tools are shown, never run: nothing is stored and nothing is sent (the Conversation's
-outbox is emptied and dropped). Pure: no clock, no output, no devices.
+learner's typed turns come from the client's `conversation.item.create` messages, or, for a
+turn the log holds no such message for (a log of server events only, from another tool), from
+the user item the server added; what only the Call knew (tool outcomes, a lost socket, a
+re-created history) comes from its local records. Tools are shown, never run: nothing is stored
+and nothing is sent (the Conversation's outbox is emptied and dropped). Pure: no clock, no
+output, no devices.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import json
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +115,12 @@ def clock_time(seconds: float) -> str:
     return f"{hours}:{text}" if hours else text
 
 
+# Typed turns the client sent whose server echo has not come yet. An echo follows its create
+# within moments, so a few are plenty, and a create never echoed (a lost socket) drops out.
+RECENT_CREATES = 16
+RECENT_USER_ITEMS = 64  # server user items already seen (GA sends `.added` and `.done`)
+
+
 def count_of(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
@@ -133,6 +142,14 @@ def _said(item: dict[str, Any]) -> tuple[str, str] | None:
     return str(item.get("role")), " ".join(texts)
 
 
+def _spoken(item: dict[str, Any]) -> bool:
+    """Whether a message item holds audio (a spoken turn, which the Conversation shows)."""
+    content = item.get("content")
+    return isinstance(content, list) and any(
+        isinstance(p, dict) and p.get("type") == "input_audio" for p in content
+    )
+
+
 class RecordedLesson:
     """A lesson rebuilt from its log: feed records in order, get the updates a call's view got.
 
@@ -151,6 +168,8 @@ class RecordedLesson:
         self._tools_by_call: dict[str, ToolShown] = {}
         self._logged: set[str] = set()  # call ids whose outcome a tool record gave
         self._history: set[str] = set()  # client event ids that re-create the history
+        self._unechoed: deque[str] = deque(maxlen=RECENT_CREATES)  # typed texts sent
+        self._user_items: dict[str, None] = {}  # recent server user item ids, oldest first
 
     def feed(self, record: Record) -> list[ReplayUpdate]:
         """The updates one record stands for (often none)."""
@@ -174,6 +193,7 @@ class RecordedLesson:
             session = event.get("session")
             if isinstance(session, dict) and isinstance(session.get("model"), str):
                 self.session_model = session["model"]
+        typed = self._typed_elsewhere(event)
         updates = self.conversation.receive(event)
         for update in updates:
             match update:
@@ -203,17 +223,49 @@ class RecordedLesson:
                     pass
                 case _:
                     assert_never(update)
-        return list(updates)
+        return [*typed, *updates]
+
+    def _typed_elsewhere(self, event: dict[str, Any]) -> list[ReplayUpdate]:
+        """A typed learner turn known from the server's user item alone: the Conversation
+        leaves typed items to whoever sent them, and a log of server events has no sender.
+        An item that echoes a create the log holds is that create's turn, shown already;
+        echoes are matched by text, in order (the client's create carries no item id)."""
+        if event.get("type") not in ("conversation.item.added", "conversation.item.created"):
+            return []
+        item = event.get("item")
+        if not isinstance(item, dict) or _spoken(item):
+            return []
+        said = _said(item)
+        if said is None or said[0] != "user":
+            return []
+        item_id = item.get("id") if isinstance(item.get("id"), str) else None
+        if item_id is not None:
+            if item_id in self._user_items:
+                return []  # the same item again (a log holding both names)
+            self._user_items[item_id] = None
+            if len(self._user_items) > RECENT_USER_ITEMS:
+                del self._user_items[next(iter(self._user_items))]
+        if said[1] in self._unechoed:
+            self._unechoed.remove(said[1])
+            return []
+        self.learner_turns += 1
+        return [LearnerTurn(item_id, said[1], "typed")]
 
     # --- client events: the learner's typed turns, tool outputs, mic audio -------------------
 
     def _client(self, event: dict[str, Any]) -> list[ReplayUpdate]:
         type_ = event.get("type")
         if type_ == "conversation.item.create":
-            if event.get("event_id") in self._history:
-                return []  # a turn already replayed, re-created on a new socket
             item = event.get("item")
-            return self._item_created(item) if isinstance(item, dict) else []
+            if not isinstance(item, dict):
+                return []
+            said = _said(item)
+            if said is not None and said[0] == "user":
+                self._unechoed.append(said[1])  # the server's echo of it is not a new turn
+            event_id = event.get("event_id")
+            if isinstance(event_id, str) and event_id in self._history:
+                return []  # a turn already replayed, re-created on a new socket
+            return self._item_created(item)
         if type_ == "input_audio_buffer.append" and self.keep_audio:
             audio = event.get("audio")
             if isinstance(audio, str) and audio:  # "" when the log left the mic out

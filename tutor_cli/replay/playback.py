@@ -8,7 +8,6 @@ screen's async worker (`tui.replay_screen`). Both pace with one `Pacer`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,11 +31,13 @@ from tutor_cli.replay.lesson import (
     lesson_info,
 )
 from tutor_cli.replay.pacer import Pacer
-from tutor_cli.storage.eventlog import EventLogReader, Record
+from tutor_cli.storage.eventlog import EventLogReader, Record, read_record
+from tutor_cli.storage.log_lines import BadLine, parse_line
 
 if TYPE_CHECKING:
     from tutor_cli.replay.wav import SessionWav
 
+TAIL_BYTES = 65536  # how much of a log's end `log_duration` reads
 LEARNER_AUDIO = "learner"  # the item id recorded microphone audio is pushed to a speaker under
 
 
@@ -285,21 +286,18 @@ def peek_info(log: Path) -> LessonInfo:
 
 def log_duration(path: Path) -> float | None:
     """The offset of a plain log's last record, read from its end: None for a gzip log (whose
-    end cannot be read without reading it all) or a log without offsets."""
+    end cannot be read without reading it all) or a log without offsets. Lines the reader
+    would skip are skipped here too, so the length is the one the replay reaches."""
     with path.open("rb") as file:
         if file.read(2) == b"\x1f\x8b":
             return None
         size = file.seek(0, 2)
-        file.seek(max(0, size - 65536))
-        tail = file.read().decode("utf-8", errors="replace")
-    for line in reversed(tail.splitlines()):
+        file.seek(max(0, size - TAIL_BYTES))
+        tail = file.read()
+    for line in reversed(tail.split(b"\n")):
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and "event" in data:
-            t = data.get("t")
-            return float(t) if isinstance(t, int | float) and not isinstance(t, bool) else None
-        if isinstance(data, dict) and isinstance(data.get("type"), str):
-            return None  # a bare event: no offsets
+            record = read_record(0, parse_line(line))
+        except BadLine:
+            continue  # junk, a cut-off line, or the tail's first line, read from its middle
+        return record.t  # None for a bare event: a bare log has no offsets
     return None

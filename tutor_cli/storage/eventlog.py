@@ -22,6 +22,7 @@ import io
 import json
 import os
 import time
+import zlib
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,13 @@ from tutor_cli import __version__
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.events import is_client_event_type
 from tutor_cli.storage.local_records import LocalRecord
+from tutor_cli.storage.log_lines import (
+    MAX_LINE_BYTES,
+    BadLine,
+    capped_lines,
+    parse_line,
+    size_text,
+)
 from tutor_cli.storage.redact import Redactor
 
 FORMAT = "tutor-eventlog"
@@ -153,13 +161,41 @@ class Record:
     event: dict[str, Any] | str
 
 
+# No lesson reaches a day, and a day of 24 kHz PCM16 is just under the 4 GiB a WAV file can
+# describe: a later offset is a corrupt line, not a long pause to sleep through or export.
+MAX_OFFSET_S = 24 * 3600.0
+
+
+def read_record(number: int, data: Any) -> Record:
+    """The record a parsed line (number `number`) holds: ours (`t`, `dir`, `event`) or a bare
+    event; `BadLine` saying why it is neither."""
+    if not isinstance(data, dict):
+        raise BadLine("not a JSON object")
+    if "dir" in data and "event" in data:
+        direction = _direction(data["dir"])
+        event, t = data["event"], data.get("t")
+        if direction is None or not isinstance(event, dict | str):
+            raise BadLine("not an event record")
+        if not isinstance(t, int | float) or isinstance(t, bool):
+            raise BadLine("record without a time offset 't'")
+        if not 0 <= t <= MAX_OFFSET_S:
+            raise BadLine(f"time offset 't' {t!r} is not between 0 and {MAX_OFFSET_S:.0f} s")
+        return Record(number, float(t), direction, event)
+    if isinstance(data.get("type"), str):
+        sender: Direction = "client" if is_client_event_type(data["type"]) else "server"
+        return Record(number, None, sender, data)
+    raise BadLine("neither an event record nor an event")
+
+
 @dataclass
 class EventLogReader:
     """Streams the records of a log without loading the file.
 
     Reads our format (`.jsonl`, gzip-compressed or not) and bare JSONL where each line is just
-    an event. Lines that are not records (junk, a truncated last line) are skipped and counted;
-    with `strict`, the first one raises `BadInput` naming its line number.
+    an event. Lines that are not records (junk, a truncated last line, a line over
+    `max_line_bytes`, odd numbers or deep nesting: see `log_lines`) are skipped and counted;
+    with `strict`, the first one raises `BadInput` naming its line number. Memory stays
+    bounded by `max_line_bytes`, whatever the file holds.
     """
 
     path: Path
@@ -168,9 +204,10 @@ class EventLogReader:
     bad_lines: int = 0
     first_bad_line: int | None = None
     events: int = 0
+    max_line_bytes: int = MAX_LINE_BYTES
     _started: bool = field(default=False, repr=False)
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> IO[bytes]:
         try:
             raw = self.path.open("rb")
         except FileNotFoundError:
@@ -180,10 +217,9 @@ class EventLogReader:
         except OSError as exc:
             raise BadInput(f"{self.path}: cannot read: {exc.strerror or exc}") from None
         magic = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
-        stream: IO[bytes] = (
-            cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if magic == b"\x1f\x8b" else raw
-        )
-        return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
+        if magic == b"\x1f\x8b":
+            return cast(IO[bytes], gzip.GzipFile(fileobj=raw))
+        return raw
 
     def _bad(self, number: int, why: str) -> None:
         if self.strict:
@@ -192,56 +228,44 @@ class EventLogReader:
         if self.first_bad_line is None:
             self.first_bad_line = number
 
-    def _record(self, number: int, data: Any) -> Record | None:
-        if not isinstance(data, dict):
-            self._bad(number, "not a JSON object")
-            return None
-        if "dir" in data and "event" in data:
-            direction = _direction(data["dir"])
-            event, t = data["event"], data.get("t")
-            if direction is None or not isinstance(event, dict | str):
-                self._bad(number, "not an event record")
-                return None
-            if not isinstance(t, int | float) or isinstance(t, bool):
-                self._bad(number, "record without a time offset 't'")
-                return None
-            return Record(number, float(t), direction, event)
-        if isinstance(data.get("type"), str):
-            sender: Direction = "client" if is_client_event_type(data["type"]) else "server"
-            return Record(number, None, sender, data)
-        self._bad(number, "neither an event record nor an event")
-        return None
+    def _header(self, data: Any) -> bool:
+        """Whether the first line is the log's header (kept); `BadInput` for another version."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return False
+        if data.get("version") != VERSION:
+            raise BadInput(
+                f"{self.path}: log format version {data.get('version')!r} "
+                f"is not supported (this tutor reads version {VERSION})"
+            )
+        self.header = data
+        return True
 
     def __iter__(self) -> Generator[Record, None, None]:
         if self._started:
             raise RuntimeError("an EventLogReader is read once")
         self._started = True
         number = 0
-        with self._open() as lines:
+        with self._open() as stream:
             try:
-                for number, text in enumerate(lines, start=1):
-                    if not text.strip():
+                for number, line in enumerate(capped_lines(stream, self.max_line_bytes), 1):
+                    if line is None:
+                        self._bad(number, f"longer than {size_text(self.max_line_bytes)}")
                         continue
+                    if line.isspace():
+                        continue  # a blank line (isspace, unlike strip, copies nothing)
                     try:
-                        data = json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        self._bad(number, f"not JSON ({exc.msg})")
+                        data = parse_line(line)
+                        if number == 1 and self._header(data):
+                            continue
+                        record = read_record(number, data)
+                    except BadLine as bad:
+                        self._bad(number, str(bad))
                         continue
-                    if number == 1 and isinstance(data, dict) and data.get("format") == FORMAT:
-                        if data.get("version") != VERSION:
-                            raise BadInput(
-                                f"{self.path}: log format version {data.get('version')!r} "
-                                f"is not supported (this tutor reads version {VERSION})"
-                            )
-                        self.header = data
-                        continue
-                    record = self._record(number, data)
-                    if record is not None:
-                        self.events += 1
-                        yield record
-            except (EOFError, gzip.BadGzipFile, OSError) as exc:
-                # A gzip log cut short (the call was killed): keep what was read.
-                self._bad(number + 1, f"compressed data ends early ({exc})")
+                    self.events += 1
+                    yield record
+            except (EOFError, OSError, zlib.error) as exc:
+                # A gzip log cut short (the call was killed) or damaged: keep what was read.
+                self._bad(number + 1, f"compressed data ends early or is damaged ({exc})")
 
 
 def read_log(path: Path, strict: bool = False) -> EventLogReader:
