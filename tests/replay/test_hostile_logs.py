@@ -233,13 +233,6 @@ def test_client_and_local_records_of_the_wrong_shape_replay_cleanly(
     assert_lesson_survives(log, capsys)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AttributeError, TypeError, ValueError),
-    reason="realtime.Conversation assumes the field types of server events "
-    "(`response.done` whose `response` is a string: AttributeError); it is being hardened "
-    "against malformed server events in another branch (issue 11)",
-)
 def test_server_events_of_the_wrong_shape_replay_cleanly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

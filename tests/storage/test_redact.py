@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tutor_cli.realtime.endpoint import public_url, resolve_endpoint
@@ -15,7 +17,7 @@ def test_a_secret_cut_anywhere_never_comes_out(cuts: tuple[int, ...]) -> None:
     text = f"la clave: {KEY}. ¡Listo!"
     start = text.index(KEY)
     bounds = [0, *(start + c for c in cuts), len(text)]
-    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
     split = SplitSecrets(Redactor([KEY]))
     out = "".join(split.piece("item_1", piece) for piece in pieces)
     assert "[redacted]" in out and out.endswith(". ¡Listo!")
