@@ -166,6 +166,7 @@ def test_piped_lines_are_learner_turns(tutor_home: Path) -> None:
             "tutor: --engine: 'carrier-pigeon' is not one of",
         ),
         (["call", "--script", "nope.toml"], "tutor: nope.toml: no such file"),
+        (["call", "a1_taxi_bogota", "--timeout", "nan"], "tutor: --timeout: nan must be"),
     ],
 )
 def test_bad_call_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

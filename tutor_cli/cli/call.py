@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -109,8 +110,8 @@ def call(
         raise BadInput("name a scenario: tutor call ID (see 'tutor list')")
     if junit is not None and loaded is None:
         raise BadInput("--junit needs --script")
-    if timeout <= 0:
-        raise BadInput(f"--timeout: {timeout:g} must be more than 0")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise BadInput(f"--timeout: {timeout:g} must be a number of seconds more than 0")
     if text_only and (mic_file or speaker_file or push_to_talk):
         raise BadInput(
             "--text-only cannot be combined with --mic-file, --speaker-file or --push-to-talk"
