@@ -70,10 +70,15 @@ def test_invalid_user_scenario_is_one_line_and_exit_2(tmp_path: Path) -> None:
     folder = tmp_path / "scenarios"
     folder.mkdir()
     (folder / "broken.json").write_text('{"id": "broken"', encoding="utf-8")
-    result = tutor("list", "--scenarios", str(folder))
+    result = tutor("show", "broken", "--scenarios", str(folder))
     assert result.returncode == 2
     assert result.stderr.startswith(f"tutor: {folder / 'broken.json'}: invalid JSON")
     assert len(result.stderr.strip().splitlines()) == 1
+    # The rest of the catalogue still works; the broken file is named once.
+    listed = tutor("list", "--scenarios", str(folder))
+    assert listed.returncode == 0
+    assert listed.stderr.startswith(f"tutor: warning: {folder / 'broken.json'}: skipped: invalid")
+    assert len(listed.stderr.strip().splitlines()) == 1
 
 
 def test_scenario_text_is_shown_literally(tmp_path: Path) -> None:

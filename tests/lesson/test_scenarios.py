@@ -99,7 +99,7 @@ def test_invalid_json_names_line_and_column(user_scenarios: Path) -> None:
 def test_id_must_match_file_name(user_scenarios: Path, taxi_data: dict) -> None:
     _write(user_scenarios, _taxi_as(taxi_data, "other_name"), name="bad_one")
     with pytest.raises(BadInput, match="does not match the file name"):
-        Catalogue.load()
+        Catalogue.load().get("bad_one")
 
 
 def test_catalogue_summary_errors_name_the_field(user_scenarios: Path, taxi_data: dict) -> None:
@@ -107,7 +107,7 @@ def test_catalogue_summary_errors_name_the_field(user_scenarios: Path, taxi_data
     data["estimated_minutes"] = "ten"
     _write(user_scenarios, data)
     with pytest.raises(BadInput, match=r"bad_one.json: field 'estimated_minutes': not a int"):
-        Catalogue.load()
+        Catalogue.load().get("bad_one")
 
 
 # --- the catalogue ------------------------------------------------------------------------------

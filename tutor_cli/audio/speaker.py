@@ -55,6 +55,8 @@ class WavSpeaker:
         try:
             # The tutor's voice is part of the conversation: readable by its owner only.
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # The mode above is for a new file only: one already there keeps its own.
+            os.fchmod(fd, 0o600)
             self._file = os.fdopen(fd, "wb")  # closed in stop(); wave leaves it open
             self._wav = wave.open(self._file, "wb")  # noqa: SIM115 - closed in stop()
         except OSError as exc:

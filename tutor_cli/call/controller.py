@@ -118,7 +118,7 @@ class Call:
         )
         self.log: EventLogWriter | None = None
         self.connection: Connection | None = None
-        self.progress = ProgressRow(store)
+        self.progress = ProgressRow(store, on_failure=self._not_saved)
         self._audio_mode = AudioMode("text", reason="text-only call")
         # Sees every frame both ways (the call screen's event pane), secrets redacted.
         self.frame_listener: Callable[[str, dict[str, Any] | str], None] | None = None
@@ -149,6 +149,12 @@ class Call:
     def notify(self, text: str, level: NoticeLevel = "info") -> None:
         """Tell the learner something about the call."""
         self._show(Notice(text, level))
+
+    def _not_saved(self, problem: str) -> None:
+        """The log or the progress store could not be written (each says so once): the lesson
+        goes on in memory, and the session counts as failed so the learner knows."""
+        self.notify(f"{problem}; the lesson goes on", "error")
+        self.summary.failure = self.summary.failure or problem
 
     # --- the one send path --------------------------------------------------------------------
 
@@ -289,6 +295,7 @@ class Call:
             model=self.endpoint.model,
             secrets=self.redact.secrets,
             keep_mic_audio=self.settings.keep_mic_audio,
+            on_failure=self._not_saved,
         )
         self.summary.log_path = self.log.path
         self.progress.open(self.summary)

@@ -78,6 +78,12 @@ def progress(as_json: JsonFlag = False, scenarios: ScenarioDirs = None) -> None:
     from tutor_cli.views.progress import print_progress, progress_rows
 
     titles = {entry.id: entry.title for entry in Catalogue.load(scenarios or [])}
-    with ProgressStore.open_default() as store:
-        rows = progress_rows(store, titles)
+    # Only read: nothing is created before the first lesson, and a home that cannot be
+    # written (a read-only disk, a backup) still shows what it holds.
+    store = ProgressStore.for_reading()
+    if store is None:
+        rows = []
+    else:
+        with store:
+            rows = progress_rows(store, titles)
     print_progress(rows, as_json)

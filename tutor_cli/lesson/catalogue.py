@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from tutor_cli.errors import BadInput
+from tutor_cli.errors import BadInput, warn
 
 if TYPE_CHECKING:
     from tutor_cli.lesson.scenario import Scenario
 
 SCENARIO_ID = re.compile(r"[a-z0-9_]+")
 T = TypeVar("T")
+# The longest shipped scenario is a few kilobytes; a megabyte is room for any real lesson and
+# keeps a stray file (a disk image, a log) from being read into memory.
+MAX_SCENARIO_BYTES = 1_000_000
+# Paths already warned about in this process: a call reads the catalogue twice (the command,
+# then the offline engine), and the learner should hear about a bad file once.
+_warned: set[Path] = set()
 
 
 class Level(StrEnum):
@@ -68,19 +76,72 @@ class Entry:
     builtin: bool
 
 
-def read_json(path: Path) -> object:
-    """Parse a JSON file; a problem becomes one line naming the file."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A user's scenario file left out of the catalogue: `problem` is the one line that names
+    the file and says why. Asking for its id gives that line as the error."""
+
+    id: str
+    path: Path
+    problem: str
+
+    def warn_once(self) -> None:
+        """Say once per process that the file was skipped."""
+        _warn_once(self.path, self.problem.removeprefix(f"{self.path}: "))
+
+
+def _warn_once(path: Path, why: str) -> None:
+    if path not in _warned:
+        _warned.add(path)
+        warn(f"{path}: skipped: {why}")
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        # Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer;
+        # what was opened is then checked, so the check and the read see the same file.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    limit = f"more than the {MAX_SCENARIO_BYTES:,} bytes a scenario file may have"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"{path}: not a regular file")
+        if info.st_size > MAX_SCENARIO_BYTES:
+            raise BadInput(f"{path}: {info.st_size:,} bytes, {limit}")
+        data = b""
+        while len(data) <= MAX_SCENARIO_BYTES:  # bounded even if the file grows meanwhile
+            chunk = os.read(fd, MAX_SCENARIO_BYTES + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise BadInput(f"{path}: {limit}")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not UTF-8 text") from None
+
+
+def read_json(path: Path) -> object:
+    """Parse a JSON file; a problem becomes one line naming the file.
+
+    Only a regular file of at most `MAX_SCENARIO_BYTES` is read: a FIFO would block, a device
+    such as /dev/zero would never end.
+    """
+    text = _read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise BadInput(f"{path}: invalid JSON at {where}: {exc.msg}") from None
+    except RecursionError:
+        raise BadInput(f"{path}: nested too deeply to be a scenario") from None
 
 
 def _summary(path: Path, builtin: bool) -> Entry:
@@ -126,34 +187,67 @@ def _builtin_paths(folder: Path) -> list[Path]:
     return [folder / f"{scenario_id}.json" for scenario_id in ids]
 
 
+def _user_file(path: Path) -> Entry | Unreadable:
+    try:
+        return _summary(path, builtin=False)
+    except BadInput as exc:
+        return Unreadable(path.stem, path, str(exc))
+
+
 class Catalogue:
     """Built-in scenarios, then the user's (`$TUTOR_HOME/scenarios`, `--scenarios DIR`).
 
     A user file with the id of a built-in scenario replaces it, so a teacher can adapt a
-    shipped lesson without forking the program.
+    shipped lesson without forking the program. A user file that cannot be read or summarised
+    is left out with a warning, so one bad file does not stop every command; it still takes
+    its id's place, so asking for that id names the problem instead of running another lesson.
     """
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    def __init__(self, entries: Iterable[Entry | Unreadable]) -> None:
         self._entries: dict[str, Entry] = {}
-        for entry in entries:
-            self._entries[entry.id] = entry
+        self._unreadable: dict[str, Unreadable] = {}
+        for entry in entries:  # in order: a later file replaces an earlier one with its id
+            if isinstance(entry, Unreadable):
+                self._entries.pop(entry.id, None)
+                self._unreadable[entry.id] = entry
+            else:
+                self._unreadable.pop(entry.id, None)
+                self._entries[entry.id] = entry
 
     @classmethod
-    def load(cls, extra_dirs: Iterable[Path] = ()) -> Catalogue:
-        """Read the catalogue's summaries from the built-in and user folders."""
+    def load(cls, extra_dirs: Iterable[Path] = (), *, asked: str | None = None) -> Catalogue:
+        """Read the catalogue's summaries from the built-in and user folders.
+
+        Each unreadable user file is reported once as a warning, except the one for `asked`,
+        the id the command is about: that one's problem is the command's error.
+        """
         from tutor_cli.storage.paths import user_scenarios_dir
 
-        entries = [_summary(p, builtin=True) for p in _builtin_paths(builtin_scenarios_dir())]
-        user_dirs = [user_scenarios_dir(), *extra_dirs]
-        for folder in user_dirs:
+        extra = list(extra_dirs)
+        found: list[Entry | Unreadable] = [
+            _summary(p, builtin=True) for p in _builtin_paths(builtin_scenarios_dir())
+        ]
+        for folder in [user_scenarios_dir(), *extra]:
             if not folder.exists():
-                if folder in extra_dirs:
+                if folder in extra:
                     raise BadInput(f"{folder}: scenario folder does not exist")
                 continue
             if not folder.is_dir():
-                raise BadInput(f"{folder}: not a folder")
-            entries.extend(_summary(p, builtin=False) for p in sorted(folder.glob("*.json")))
-        return cls(entries)
+                if folder in extra:
+                    raise BadInput(f"{folder}: not a folder")
+                _warn_once(folder, "not a folder")
+                continue
+            found.extend(_user_file(p) for p in sorted(folder.glob("*.json")))
+        catalogue = cls(found)
+        for unreadable in catalogue.unreadable:
+            if unreadable.id != asked:
+                unreadable.warn_once()
+        return catalogue
+
+    @property
+    def unreadable(self) -> list[Unreadable]:
+        """The user files left out, in the order they were found."""
+        return list(self._unreadable.values())
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self._entries.values())
@@ -164,6 +258,8 @@ class Catalogue:
     def get(self, scenario_id: str) -> Entry:
         """The entry for `scenario_id`; an unknown one suggests close matches."""
         check_scenario_id(scenario_id)
+        if scenario_id in self._unreadable:
+            raise BadInput(self._unreadable[scenario_id].problem)
         entry = self._entries.get(scenario_id)
         if entry is None:
             close = difflib.get_close_matches(scenario_id, list(self._entries), n=3, cutoff=0.5)
@@ -191,4 +287,4 @@ def load_by_id(scenario_id: str, extra_dirs: Iterable[Path] = ()) -> Scenario:
     from tutor_cli.lesson.scenario import load_scenario
 
     check_scenario_id(scenario_id)
-    return load_scenario(Catalogue.load(extra_dirs).get(scenario_id).path)
+    return load_scenario(Catalogue.load(extra_dirs, asked=scenario_id).get(scenario_id).path)

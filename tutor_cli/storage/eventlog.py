@@ -23,7 +23,7 @@ import json
 import os
 import time
 import zlib
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from typing import IO, Any, Literal, cast
 from tutor_cli import __version__
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.events import is_client_event_type
-from tutor_cli.storage.local_records import LocalRecord
+from tutor_cli.storage.local_records import CallEnded, LocalRecord
 from tutor_cli.storage.log_lines import (
     MAX_LINE_BYTES,
     BadLine,
@@ -43,6 +43,7 @@ from tutor_cli.storage.log_lines import (
 from tutor_cli.storage.redact import Redactor
 
 FORMAT = "tutor-eventlog"
+MAX_SAME_NAME = 1000  # logs with one name (same second, same scenario) before giving up
 VERSION = 1
 Direction = Literal["client", "server", "local"]
 DIRECTIONS: tuple[Direction, ...] = ("client", "server", "local")
@@ -68,7 +69,13 @@ def _without_mic_audio(event: dict[str, Any]) -> dict[str, Any]:
 
 
 class EventLogWriter:
-    """Appends events to a new log file, one flushed line each."""
+    """Appends events to a new log file, one line each, on disk as soon as it is written.
+
+    A write that fails (a full disk, a lost drive) does not stop the call: the line cut short
+    is taken back so the file holds whole lines only, `on_failure` hears about it once, and
+    later events are dropped, but for the end record, which is still tried so that a replay
+    knows where and why the log stops.
+    """
 
     def __init__(
         self,
@@ -77,13 +84,17 @@ class EventLogWriter:
         *,
         secrets: Iterable[str] = (),
         keep_mic_audio: bool = False,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.path = path
         self._redact = Redactor(secrets)
         self._keep_mic_audio = keep_mic_audio
+        self._on_failure = on_failure
+        self.failure: str | None = None  # why the log stopped short, once it has
         self._start = time.monotonic()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
+        # O_EXCL: two calls never share a file, whatever their names (see `create`).
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._size = 0  # bytes of whole lines on disk
         self._write_line({"format": FORMAT, "version": VERSION, **header})
 
     @classmethod
@@ -96,18 +107,22 @@ class EventLogWriter:
         model: str,
         secrets: Iterable[str] = (),
         keep_mic_audio: bool = False,
+        on_failure: Callable[[str], None] | None = None,
     ) -> EventLogWriter:
-        """A new log in `folder`, named after the start time and the scenario."""
+        """A new log in `folder`, named after the start time and the scenario.
+
+        Calls started in the same second (or scripted sessions run in parallel) get `-2`,
+        `-3`, … : each name is claimed by creating the file, so two cannot both take one.
+        Raises BadInput, naming the folder, when it cannot be created or written.
+        """
         from tutor_cli.storage.paths import ensure_private_dir
 
-        ensure_private_dir(folder)
+        try:
+            ensure_private_dir(folder)
+        except OSError as exc:
+            raise BadInput(f"{folder}: cannot write the event log: {_why(exc)}") from None
         started = datetime.now(UTC)
         stem = f"{started:%Y%m%d-%H%M%S}-{scenario}"
-        path = folder / f"{stem}.jsonl"
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = folder / f"{stem}-{suffix}.jsonl"
         header = {
             "tutor_version": __version__,
             "scenario": scenario,
@@ -116,7 +131,21 @@ class EventLogWriter:
             "started_at": started.isoformat(timespec="milliseconds"),
             "mic_audio": keep_mic_audio,
         }
-        return cls(path, header, secrets=secrets, keep_mic_audio=keep_mic_audio)
+        for number in range(1, MAX_SAME_NAME + 1):
+            path = folder / (f"{stem}.jsonl" if number == 1 else f"{stem}-{number}.jsonl")
+            try:
+                return cls(
+                    path,
+                    header,
+                    secrets=secrets,
+                    keep_mic_audio=keep_mic_audio,
+                    on_failure=on_failure,
+                )
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise BadInput(f"{folder}: cannot write the event log: {_why(exc)}") from None
+        raise BadInput(f"{folder}: {MAX_SAME_NAME} logs named {stem}: too many calls at once")
 
     def elapsed(self) -> float:
         """Seconds since the log started, the `t` of the next record."""
@@ -130,25 +159,56 @@ class EventLogWriter:
 
     def note(self, record: LocalRecord) -> None:
         """Record something the app itself knows (see `local_records`)."""
-        self.write("local", record.event())
+        line = {"t": round(self.elapsed(), 3), "dir": "local", "event": record.event()}
+        # After a failed write, only the end record is tried: a gap followed by more events
+        # would pass for a complete log.
+        self._write_line(line, after_failure=isinstance(record, CallEnded))
 
-    def _write_line(self, record: dict[str, Any]) -> None:
-        if self._file is None:
+    def _write_line(self, record: dict[str, Any], *, after_failure: bool = False) -> None:
+        if self._fd is None or (self.failure is not None and not after_failure):
             return
         line = self._redact.text(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        self._file.write(line + "\n")
-        self._file.flush()
+        data = (line + "\n").encode("utf-8")
+        try:
+            written = 0
+            while written < len(data):  # the kernel may take a long line in parts
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:
+            self._take_back()
+            self._failed(exc)
+            return
+        self._size += len(data)
+
+    def _take_back(self) -> None:
+        """Cut a line the disk took only part of, so the file ends with a whole line."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+            os.lseek(self._fd, self._size, os.SEEK_SET)
+        except OSError:
+            pass  # a reader skips a cut-off last line anyway
+
+    def _failed(self, exc: OSError) -> None:
+        if self.failure is not None:
+            return
+        self.failure = f"cannot save the event log {self.path}: {_why(exc)}"
+        if self._on_failure is not None:
+            self._on_failure(self.failure)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> EventLogWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 @dataclass(frozen=True)

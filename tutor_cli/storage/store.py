@@ -7,13 +7,13 @@ The schema and its migrations are in `schema.py`: an older file is upgraded in p
 time a newer tutor opens it, and a newer file is refused rather than misread.
 
 The file is in WAL mode so `tutor progress` can read while a call is writing, and every
-connection waits (`timeout`) instead of failing when another one holds the write lock.
+connection waits (`timeout`) instead of failing when another one holds the write lock. How the
+file is opened (for writing, read-only, checked, a damaged one moved aside) is `database.py`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -22,17 +22,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tutor_cli.errors import BadInput
-from tutor_cli.storage import paths, schema
-
-# Seconds a connection waits for another one's write lock before giving up.
-LOCK_TIMEOUT = 10.0
-
-
-# Keys the store sets itself on a quiz result; the caller's values for them are not kept.
-_QUIZ_OWN_KEYS = frozenset(
-    {"session_id", "recorded_at", "questions", "correct", "answers", "score"}
+from tutor_cli.errors import BadInput, warn
+from tutor_cli.storage import database, paths, schema
+from tutor_cli.storage.database import NotWritable
+from tutor_cli.storage.results import (
+    QUIZ_OWN_KEYS,
+    grade_errors,
+    normalise_score,
+    quiz_answers,
+    strings,
 )
+
+_NEVER = datetime.min.replace(tzinfo=UTC)  # sorts before any time a session started
+
+
+class NothingStored(Exception):
+    """Opened read-only, the file turned out to have no tables yet: there is no progress in it,
+    and it cannot be given its tables from here."""
 
 
 class SchemaTooNew(BadInput, ValueError):
@@ -61,96 +67,45 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def normalise_score(score: Any) -> float:
-    """A grade's score as a percentage rounded to one decimal.
-
-    0 <= score <= 1 is a fraction (so 1 means 100%, 0.85 means 85%); 1 < score <= 100 is
-    already a percentage. Anything else raises ValueError.
-    """
-    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
-        raise ValueError(f"score must be a number from 0 to 100, got {score!r}")
-    if not 0 <= score <= 100:
-        raise ValueError(f"score {score!r} is outside 0-100 (or 0-1 as a fraction)")
-    percent = score * 100 if score <= 1 else score
-    return round(float(percent), 1)
-
-
-def _strings(value: Any, field: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{field} must be a list of strings, got {value!r}")
-    return list(value)
-
-
-def _grade_errors(value: Any) -> list[dict[str, str]]:
-    if not isinstance(value, list):
-        raise ValueError(f"errors must be a list, got {value!r}")
-    errors = []
-    for item in value:
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(key), str) for key in ("said", "correction", "kind")
-        ):
-            raise ValueError(f"errors: each needs string said, correction and kind, got {item!r}")
-        errors.append({key: item[key] for key in ("said", "correction", "kind")})
-    return errors
-
-
-def _quiz_answers(value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise ValueError(f"answers must be a list, got {value!r}")
-    answers = []
-    for item in value:
-        if (
-            not isinstance(item, dict)
-            or not all(isinstance(item.get(key), str) for key in ("question", "given", "expected"))
-            or not isinstance(item.get("correct"), bool)
-        ):
-            raise ValueError(
-                "answers: each needs string question, given and expected and a boolean "
-                f"correct, got {item!r}"
-            )
-        answers.append({key: item[key] for key in ("question", "given", "expected", "correct")})
-    return answers
-
-
-def _create_private_file(path: Path) -> None:
-    # sqlite3 would create the file with the umask's mode (often world-readable); creating it
-    # first, empty, makes it owner-only. SQLite gives its -wal and -shm files the same mode.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+def _moment(text: Any) -> datetime:
+    """A stored time; ValueError for one that is not an aware ISO-8601 time (a hand-edited or
+    damaged row)."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a time: {text!r}")
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a timezone: {text!r}")
+    return moment
 
 
 class ProgressStore:
     """Sessions, grades and quiz results in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
-        """Open the store at `path`, creating it (owner-only) and upgrading its schema if needed.
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open the store at `path`, creating it (owner-only) and upgrading its schema if needed;
+        with `read_only`, only read it, as it is.
 
-        Raises BadInput if the file is not a tutor progress database, SchemaTooNew (a
-        ValueError) if a newer tutor wrote it.
+        A damaged file is moved aside and a new one started (see `database.py`). Raises
+        NotWritable (a BadInput) naming the path that cannot be written, BadInput if the file
+        is not a tutor progress database, SchemaTooNew (a ValueError) if a newer tutor wrote it,
+        and, read-only, NothingStored if it has no tables yet.
         """
         self.path = path
-        paths.ensure_private_dir(path.parent)
-        if not path.exists():
-            _create_private_file(path)
-        try:
-            # Autocommit: each write is its own transaction, migrations open theirs explicitly.
-            self._db = sqlite3.connect(path, timeout=LOCK_TIMEOUT, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise BadInput(f"{path}: cannot open the progress database ({exc})") from exc
+        self._db = database.open_read_only(path) if read_only else database.open_for_writing(path)
         self._db.row_factory = sqlite3.Row
         try:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if read_only:
+                self._check_version()
+            else:
+                self._db.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-            if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN):
+            if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
                 raise BadInput(f"{path}: not a readable tutor progress database ({exc})") from exc
+            if code in database.NOT_WRITABLE:
+                raise NotWritable(f"{path}: not writable ({exc})") from exc
             raise
         except BaseException:
             self._db.close()
@@ -158,11 +113,56 @@ class ProgressStore:
 
     @classmethod
     def open_default(cls) -> ProgressStore:
-        """The store in the tutor's data folder."""
+        """The store in the tutor's data folder, for writing."""
         return cls(paths.progress_db_path())
+
+    @classmethod
+    def for_reading(cls, path: Path | None = None) -> ProgressStore | None:
+        """The store for a command that only reads it (`tutor progress`); None when there is
+        none yet. Nothing is created; a home that cannot be written is read as it is."""
+        path = path or paths.progress_db_path()
+        try:
+            if path.stat().st_size == 0:  # created, never written: nothing in it yet
+                return None
+        except (FileNotFoundError, NotADirectoryError):  # no file, or no folder to hold one
+            return None
+        except OSError:
+            pass  # let opening it name the problem
+        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+            try:
+                return cls(path)
+            except NotWritable:
+                pass  # writable by its mode, but not in fact (a full disk): read it as it is
+        try:
+            return cls(path, read_only=True)
+        except NothingStored:
+            return None
 
     def _version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _refuse_unknown(self, version: int) -> None:
+        """Raise if a file at schema `version` is not one this tutor may read or upgrade."""
+        target = len(schema.MIGRATIONS)
+        if version > target:
+            raise SchemaTooNew(
+                f"{self.path}: schema version {version} was written by a newer tutor; "
+                f"this one knows up to version {target}. Upgrade tutor to read it."
+            )
+        if version == 0 and self._db.execute("SELECT 1 FROM sqlite_master").fetchone():
+            raise BadInput(f"{self.path}: an SQLite database, but not a tutor progress database")
+
+    def _check_version(self) -> None:
+        """Read-only, a file can be read only at this tutor's schema version."""
+        version = self._version()
+        self._refuse_unknown(version)
+        if version == 0:
+            raise NothingStored(f"{self.path}: no tables yet")
+        if version < len(schema.MIGRATIONS):
+            raise BadInput(
+                f"{self.path}: written by an older tutor (schema version {version}); it is "
+                "upgraded the next time tutor can write to its folder"
+            )
 
     def _migrate(self) -> None:
         target = len(schema.MIGRATIONS)
@@ -174,15 +174,7 @@ class ProgressStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 version = self._version()
-                if version > target:
-                    raise SchemaTooNew(
-                        f"{self.path}: schema version {version} was written by a newer tutor; "
-                        f"this one knows up to version {target}. Upgrade tutor to read it."
-                    )
-                if version == 0 and self._db.execute("SELECT 1 FROM sqlite_master").fetchone():
-                    raise BadInput(
-                        f"{self.path}: an SQLite database, but not a tutor progress database"
-                    )
+                self._refuse_unknown(version)
                 if version == target:
                     self._db.execute("COMMIT")
                     return
@@ -253,10 +245,10 @@ class ProgressStore:
             "session_id": session_id,
             "graded_at": _timestamp(graded_at or datetime.now(UTC)),
             "score": normalise_score(grade["score"]),
-            "goals_achieved": _strings(grade["goals_achieved"], "goals_achieved"),
-            "errors": _grade_errors(grade["errors"]),
+            "goals_achieved": strings(grade["goals_achieved"], "goals_achieved"),
+            "errors": grade_errors(grade["errors"]),
             "feedback": grade["feedback"],
-            "next_steps": _strings(grade["next_steps"], "next_steps"),
+            "next_steps": strings(grade["next_steps"], "next_steps"),
         }
         self._require_session(session_id)
         self._db.execute(
@@ -290,7 +282,7 @@ class ProgressStore:
             raise ValueError(f"correct must be a non-negative integer, got {correct!r}")
         if correct > questions:
             raise ValueError(f"correct ({correct}) is more than questions ({questions})")
-        details = {k: v for k, v in result.items() if k not in _QUIZ_OWN_KEYS}
+        details = {k: v for k, v in result.items() if k not in QUIZ_OWN_KEYS}
         stored: dict[str, Any] = {
             **details,
             "session_id": session_id,
@@ -298,7 +290,7 @@ class ProgressStore:
             "questions": questions,
             "correct": correct,
             "score": round(100 * correct / questions, 1),
-            "answers": _quiz_answers(result.get("answers")),
+            "answers": quiz_answers(result.get("answers")),
         }
         self._require_session(session_id)
         self._db.execute(
@@ -380,32 +372,46 @@ class ProgressStore:
         `last_score` (the grade of the latest graded session) are percentages;
         `last_date` is when the latest session started.
         """
-        rows = self._db.execute(
-            """
-            SELECT s.scenario,
-                   COUNT(*) AS attempts,
-                   COUNT(g.session_id) AS graded,
-                   MAX(g.score) AS best_score,
-                   MAX(s.started_at) AS last_date,
-                   (SELECT g2.score FROM grades g2 JOIN sessions s2 ON s2.id = g2.session_id
-                     WHERE s2.scenario = s.scenario
-                     ORDER BY s2.started_at DESC, s2.id DESC LIMIT 1) AS last_score
-              FROM sessions s LEFT JOIN grades g ON g.session_id = s.id
-             GROUP BY s.scenario
-             ORDER BY last_date DESC, s.scenario
-            """
-        ).fetchall()
-        return [
-            ScenarioProgress(
-                scenario=row["scenario"],
-                attempts=row["attempts"],
-                graded=row["graded"],
-                best_score=row["best_score"],
-                last_score=row["last_score"],
-                last_date=_moment(row["last_date"]),
+        # Added up here rather than in SQL so that a row with an unreadable time (hand-edited,
+        # damaged) is left out, with a warning, instead of failing the whole table.
+        played: dict[str, list[tuple[datetime, int, float | None]]] = {}
+        unreadable: list[int] = []
+        for row in self._db.execute(
+            "SELECT s.id, s.scenario, s.started_at, g.score"
+            " FROM sessions s LEFT JOIN grades g ON g.session_id = s.id"
+        ):
+            try:
+                started = _moment(row["started_at"])
+            except ValueError:
+                unreadable.append(row["id"])
+                continue
+            played.setdefault(row["scenario"], []).append((started, row["id"], row["score"]))
+        if unreadable:
+            ids = ", ".join(str(i) for i in unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
+            many = len(unreadable) > 1
+            warn(
+                f"{self.path}: {len(unreadable)} session{'s' if many else ''} with an unreadable "
+                f"start time left out (id {ids})"
             )
-            for row in rows
-        ]
+        summaries = []
+        for scenario, sessions in played.items():
+            sessions.sort(key=lambda session: (session[0], session[1]))
+            scores = [score for _, _, score in sessions if score is not None]
+            summaries.append(
+                ScenarioProgress(
+                    scenario=scenario,
+                    attempts=len(sessions),
+                    graded=len(scores),
+                    best_score=max(scores, default=None),
+                    last_score=scores[-1] if scores else None,
+                    last_date=sessions[-1][0],
+                )
+            )
+        summaries.sort(key=lambda summary: summary.scenario)
+        summaries.sort(
+            key=lambda summary: summary.last_date or datetime.min.replace(tzinfo=UTC), reverse=True
+        )
+        return summaries
 
     def close(self) -> None:
         """Close the database; closing twice is harmless."""
