@@ -262,3 +262,11 @@ def test_corrupt_compressed_data_is_a_bad_line_not_a_crash(tmp_path: Path) -> No
     reader = read_log(path)
     list(reader)
     assert reader.bad_lines >= 1
+
+
+def test_a_lone_surrogate_is_written_escaped_and_read_back(tmp_path: Path) -> None:
+    with EventLogWriter.create(tmp_path, scenario="s", engine="e", model="m") as writer:
+        writer.write("server", {"type": "response.output_text.delta", "delta": "a\ud800b"})
+        path = writer.path
+    (record,) = list(read_log(path))
+    assert record.event["delta"] == "a\ud800b"

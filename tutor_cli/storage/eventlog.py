@@ -167,8 +167,9 @@ class EventLogWriter:
     def _write_line(self, record: dict[str, Any], *, after_failure: bool = False) -> None:
         if self._fd is None or (self.failure is not None and not after_failure):
             return
-        line = self._redact.text(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        data = (line + "\n").encode("utf-8")
+        data = self._line(record, ascii_only=False)
+        if data is None:  # a lone surrogate, which UTF-8 cannot encode: JSON escapes it
+            data = self._line(record, ascii_only=True) or b""
         try:
             written = 0
             while written < len(data):  # the kernel may take a long line in parts
@@ -178,6 +179,13 @@ class EventLogWriter:
             self._failed(exc)
             return
         self._size += len(data)
+
+    def _line(self, record: dict[str, Any], *, ascii_only: bool) -> bytes | None:
+        text = json.dumps(record, ensure_ascii=ascii_only, separators=(",", ":"))
+        try:
+            return (self._redact.text(text) + "\n").encode("utf-8")
+        except UnicodeEncodeError:
+            return None
 
     def _take_back(self) -> None:
         """Cut a line the disk took only part of, so the file ends with a whole line."""
