@@ -4,7 +4,6 @@ servers and secrets. Real sockets on loopback only."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import stat
 from pathlib import Path
@@ -12,24 +11,19 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from rich.console import Console
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.call.fake_engine import Collect
+from tests.call.fake_engine import run_call as run_lesson
 from tests.cli_runner import tutor
 from tests.conformance import assert_client_event
-from tests.conftest import REPO, SCENARIOS
-from tutor_cli.call.controller import Call
-from tutor_cli.call.headless import from_lines, lesson
-from tutor_cli.call.settings import CallSettings
+from tests.conftest import REPO
 from tutor_cli.engine.server import OfflineEngine
-from tutor_cli.lesson.scenario import load_scenario
 from tutor_cli.lesson.updates import ConnectionState
 from tutor_cli.realtime.endpoint import resolve_endpoint
 from tutor_cli.replay.playback import Replay
 from tutor_cli.storage.eventlog import read_log
-from tutor_cli.storage.store import ProgressStore
-from tutor_cli.views.console import ConsoleView
 
 KEY = "sk-proj-THISISASECRETKEY0123456789"
 
@@ -200,45 +194,11 @@ def test_openai_key_goes_to_openai_only() -> None:
 # --- in-process calls against special servers ---
 
 
-class Collect:
-    """A view that keeps every update and prints to a string."""
-
-    def __init__(self) -> None:
-        self.out = io.StringIO()
-        self.console = ConsoleView(
-            "Tutor", console=Console(file=self.out, width=200, color_system=None)
-        )
-        self.updates: list = []
-
-    def show(self, update: Any) -> None:
-        self.updates.append(update)
-        self.console.show(update)
-
-    async def ask_quiz(self, quiz):
-        return ["" for _ in quiz.questions]
-
-
-def taxi() -> Any:
-    return load_scenario(SCENARIOS / "a1_taxi_bogota.json")
-
-
 async def run_call(
     engine: str, turns: list[str], env: dict[str, str] | None = None, **settings: Any
 ) -> tuple[Any, Collect]:
-    view = Collect()
-    store = ProgressStore.open_default()
-    call = Call(
-        taxi(),
-        CallSettings(engine=engine, text_only=True, reply_timeout=20, grade_timeout=5, **settings),
-        view,
-        store=store,
-        env=env or {},
-    )
-    from collections import deque
-
-    summary = await lesson(call, from_lines(deque(turns)))
-    store.close()
-    return summary, view
+    ended = await run_lesson(engine, turns, env, **{"grade_timeout": 5, **settings})
+    return ended.summary, ended.view
 
 
 class DroppingProxy:
