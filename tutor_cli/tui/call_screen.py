@@ -3,8 +3,10 @@
 The app receives the Call's updates through `show` (on the same asyncio loop as Textual, so it
 may touch widgets directly) and sends the learner's intents (`say`, `set_muted`,
 `push_to_talk`, `end`); it never touches the socket. High-rate updates are coalesced: tutor text
-deltas are applied by the transcript every 40 ms, the mic level and the status bar redraw five
-times a second, the event log every 100 ms (and not at all while hidden).
+deltas are applied by the transcript 40 ms after the first of a burst, the status bar redraws
+at most five times a second and only when its text changed (a silent mic, an unchanged clock
+cost nothing), the event log 100 ms after new lines (a folded line that only grew, once a
+second), and not at all while hidden. No timer runs while nothing changes but the clock.
 
 Widget tree (CallScreen):
     CallHeader#header (title, engine · model | ● state)
@@ -18,6 +20,7 @@ Widget tree (CallScreen):
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar, assert_never
 
@@ -61,9 +64,45 @@ Clock = Callable[[], float]
 
 
 class SayInput(Input):
-    """The learner's text box: Enter sends, and says so in the footer."""
+    """The learner's text box: Enter sends, and says so in the footer.
+
+    As desktop toolkits do, the cursor stops blinking (and stays shown) after
+    `BLINK_TIMEOUT_S` without a key, so a call nobody touches does not repaint twice a second;
+    a key or the focus coming back starts it again."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Send")]
+    BLINK_TIMEOUT_S = 10.0
+
+    def __init__(self, *, placeholder: str, id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id)
+        self._last_key = time.monotonic()
+
+    def on_mount(self) -> None:
+        self._watch_blinking(self.BLINK_TIMEOUT_S)
+
+    def on_key(self) -> None:
+        self._keep_blinking()
+
+    def on_focus(self) -> None:
+        self._keep_blinking()
+
+    def _keep_blinking(self) -> None:
+        self._last_key = time.monotonic()
+        if not self.cursor_blink:
+            self.cursor_blink = True
+            self._watch_blinking(self.BLINK_TIMEOUT_S)
+
+    def _watch_blinking(self, delay: float) -> None:
+        self.set_timer(delay, self._blink_timeout)
+
+    def _blink_timeout(self) -> None:
+        """Stop blinking if no key came for the whole timeout; else look again when it would
+        have passed (one timer for any number of keys)."""
+        quiet = time.monotonic() - self._last_key
+        if quiet >= self.BLINK_TIMEOUT_S:
+            self.cursor_blink = False
+        else:
+            self._watch_blinking(self.BLINK_TIMEOUT_S - quiet)
 
 
 class CallScreen(LessonScreen):
@@ -104,7 +143,7 @@ class CallScreen(LessonScreen):
         yield Static("", id="alert-banner", markup=False)
         with Horizontal(id="body"):
             yield Transcript(scenario.persona.name, id="transcript")
-            yield EventPane(clock=self.clock, id="events")
+            yield EventPane(clock=self.clock, grown_timer=False, id="events")
         yield StatusBar(self.clock, id="status")
         yield SayInput(
             placeholder="Type to the tutor and press Enter (any time, even while it speaks)",
@@ -121,6 +160,7 @@ class CallScreen(LessonScreen):
             self.events.display = False  # the transcript needs the room; ctrl+l shows it
         self._audio_mode(self.call.audio_mode)
         self.query_one(SayInput).focus()
+        self._second = self.set_interval(1.0, self._each_second)
         self.run_worker(self._send_turns(), name="turns", group="call", exit_on_error=False)
         self.ready = True
         for kind, item in self._early:
@@ -133,6 +173,12 @@ class CallScreen(LessonScreen):
             self.run_worker(self._start_call(), name="call", group="call", exit_on_error=False)
         else:
             self._started.set()
+
+    def _each_second(self) -> None:
+        """The clock moves; folded event lines that grew are redrawn with it, so both cost one
+        repaint a second (and none when neither changed)."""
+        self.events.flush_grown()
+        self.status.draw()
 
     def _alert(self, text: str | None, level: str = "error") -> None:
         banner = self.query_one("#alert-banner", Static)
@@ -203,7 +249,9 @@ class CallScreen(LessonScreen):
             summary.failure = summary.failure or f"{type(exc).__name__}: {exc}"
         self.phase = "ended"
         self.status.turn = "ended"
-        self.status.changed()
+        self.status.stop_clock()
+        self._second.stop()
+        self.events.flush_grown()
         self._alert(None)
         self.ended = True
         code = 1 if summary.failure else 0
@@ -282,8 +330,7 @@ class CallScreen(LessonScreen):
             case Notice():
                 self._notice(update)
             case MicLevel():
-                self.status.level = update  # drawn at the status bar's next tick
-                self.status.changed()
+                self.status.set_level(update)  # drawn only if the meter moved
             case AudioMode():
                 self._audio_mode(update)
             case ToolCallReady() | SessionReady() | UnknownEvent():
