@@ -102,18 +102,21 @@ class Microphone:
             await self.voice.close()
 
     async def _stream(self, voice: Voice) -> None:
-        from tutor_cli.audio.pcm import FrameLevel
+        from tutor_cli.audio.pcm import FrameLevel, frame_rms
 
         level = FrameLevel()
+        gate = voice.gate
         async for frame, captured_at in voice.mic.frames():
-            frame_rms = level.add(frame)
+            level.add(frame)
             if level.frames >= MIC_LEVEL_FRAMES:
                 self._show(MicLevel(*level.take()))
             if self.mode.muted or not self._connected():
                 continue
             if self.mode.mode == "push_to_talk" and not self.talking:
                 continue
-            if not voice.gate.allow(frame_rms, voice.buffer.playback_rms):
+            # Each frame's level only when the gate can use it (a loudspeaker that plays).
+            loudness = frame_rms(frame) if gate.enabled else 0.0
+            if not gate.allow(loudness, voice.buffer.playback_rms):
                 continue
             self.conversation.append_audio(frame)
             await self._send()

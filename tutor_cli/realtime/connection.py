@@ -119,6 +119,10 @@ class Connection:
                 self.endpoint.url,
                 additional_headers=self.endpoint.headers,
                 max_size=MAX_FRAME_BYTES,
+                # No permessage-deflate: most frames are base64 PCM (50 mic frames a second
+                # up, the tutor's voice down), which barely compresses, and compressing and
+                # inflating each one costs CPU on both ends for every second of the call.
+                compression=None,
                 open_timeout=self.connect_timeout,
                 user_agent_header="tutor",
             ),
