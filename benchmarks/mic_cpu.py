@@ -8,7 +8,12 @@ the other end is a websocket sink in a child process that reads and drops every 
 is printed too (what the engine's side pays to receive them, decompression included when
 permessage-deflate is on). Both sides run `--runs` times; the medians are printed.
 
-    uv run python benchmarks/mic_cpu.py [--minutes 1] [--runs 5]
+Then a whole lesson with a spoken turn from a WAV file (espeak-ng's voice, as the offline
+engine speaks), `tutor call a1_taxi_bogota --headless --mic-file turn.wav --speaker-file
+out.wav`, once with `--mic-speed realtime` and once with `fast`: each process's CPU seconds,
+the mic frames its log holds, and the log's size. Target: fast <= 1.5x the CPU of realtime.
+
+    uv run python benchmarks/mic_cpu.py [--minutes 1] [--runs 5] [--no-lesson]
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-from terminal import ROOT, child_env, cpu_seconds
+from terminal import ROOT, child_env, cpu_seconds, tutor_command
 
 from tutor_cli.audio.echo import EchoGate
 from tutor_cli.audio.jitter_buffer import JitterBuffer
@@ -105,10 +112,51 @@ async def one_run(port: int, frames: int) -> float:
     return used
 
 
+def spoken_turn(path: Path) -> Path:
+    """Half a second of room, a learner's answer in espeak-ng's voice, a second and a half of
+    room: the turn the tutor waits for."""
+    from tutor_cli.engine.tts import Synthesizer
+
+    speech = b"".join(Synthesizer().synthesize("Buenas tardes. Muy bien, gracias.", "es-CO"))
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(24000)
+        wav.writeframes(bytes(24000) + speech + bytes(72000))
+    return path
+
+
+def lesson(turn: Path, speed: str, folder: Path) -> tuple[float, int, int]:
+    """CPU seconds of a headless lesson with `turn` as the mic, the mic frames its log holds
+    and the log's size in bytes."""
+    home = folder / speed
+    command = [
+        *tutor_command(),
+        *("call", "a1_taxi_bogota", "--headless", "--mic-file", str(turn)),
+        *("--speaker-file", str(folder / f"{speed}.wav"), "--mic-speed", speed),
+    ]
+    child = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env(TUTOR_HOME=str(home)),
+        cwd=ROOT,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"--mic-speed {speed}: the lesson exited {child.returncode}")
+    (log,) = (home / "sessions").glob("*.jsonl")
+    text = log.read_text(encoding="utf-8")
+    return usage.ru_utime + usage.ru_stime, text.count('"input_audio_buffer.append"'), len(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-lesson", action="store_true", help="skip the mic-file lessons")
     args = parser.parse_args()
     frames = int(args.minutes * 3000)
     sink = subprocess.Popen(
@@ -133,6 +181,19 @@ def main() -> None:
     print(f"{frames} mic frames (20 ms of silence each) per run, {args.runs} runs, medians:")
     print(f"  client: {statistics.median(client) * per_minute:.3f} CPU s per minute of mic audio")
     print(f"  engine side (receive only): {statistics.median(server) * per_minute:.3f} CPU s")
+    if args.no_lesson:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        turn = spoken_turn(Path(folder) / "turn.wav")
+        figures = {speed: lesson(turn, speed, Path(folder)) for speed in ("realtime", "fast")}
+    print("a lesson with one spoken turn from a WAV file (headless, offline engine):")
+    for speed, (cpu, frames, size) in figures.items():
+        print(
+            f"  --mic-speed {speed:8s} {cpu:5.2f} CPU s, {frames:6d} mic frames logged, "
+            f"log {size / 1e6:.2f} MB"
+        )
+    ratio = figures["fast"][0] / figures["realtime"][0]
+    print(f"  fast / realtime CPU: {ratio:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":
