@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, assert_never
 
-from tutor_cli.audio.voice import Voice
 from tutor_cli.call.ending import ask_for_the_grade
 from tutor_cli.call.link import EngineLink
 from tutor_cli.call.microphone import Microphone
@@ -73,6 +72,7 @@ from tutor_cli.tools.outcomes import ToolOutcome
 from tutor_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
+    from tutor_cli.audio.voice import Voice
     from tutor_cli.engine.server import OfflineEngine
     from tutor_cli.storage.store import ProgressStore
 

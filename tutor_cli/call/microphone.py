@@ -13,12 +13,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from tutor_cli.audio.devices import AudioUnavailable
 from tutor_cli.audio.settings import VoiceSettings
-from tutor_cli.audio.voice import Voice
 from tutor_cli.lesson.updates import AudioMode, CallUpdate, MicLevel, Notice
 from tutor_cli.realtime.conversation import Conversation
+
+if TYPE_CHECKING:
+    from tutor_cli.audio.voice import Voice
 
 MIC_LEVEL_FRAMES = 10  # the meter gets the loudest of this many 20 ms frames
 
@@ -50,6 +53,10 @@ class Microphone:
 
     async def open(self) -> None:
         """Open the devices; without them the call goes on as text, and says why."""
+        # numpy and the sound stack load here, when a call has a voice: a text call never
+        # pays for them.
+        from tutor_cli.audio.voice import Voice
+
         try:
             if self.voice is None:
                 self.voice = await Voice.open(self.settings)
