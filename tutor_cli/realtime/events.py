@@ -61,7 +61,12 @@ def base64_size(data: str) -> int:
 
 def input_audio_append(pcm16: bytes) -> Event:
     """Append 24 kHz mono PCM16 to the input buffer."""
-    return _event("input_audio_buffer.append", audio=base64.b64encode(pcm16).decode("ascii"))
+    # Built directly rather than through `_event`: 50 of these a second for the whole call.
+    return {
+        "type": "input_audio_buffer.append",
+        "event_id": f"evt_tutor_{next(_event_ids)}",
+        "audio": base64.b64encode(pcm16).decode("ascii"),
+    }
 
 
 def input_audio_commit() -> Event:
