@@ -4,6 +4,8 @@ Runs three programs side by side, each in its own 120x40 pseudo-terminal:
 - a voice call with a silent microphone file and a speaker file, on the offline engine
   (in-process, so its turn detection on the silence is counted too):
   `tutor call a1_taxi_bogota --mic-file silence.wav --speaker-file out.wav`;
+- the same voice call against the offline engine running apart (`tutor serve`), so the call's
+  own share and the engine's (its turn detection on the silence) are seen separately;
 - a text call: `tutor call a1_taxi_bogota --text-only`;
 - a minimal Textual app (one Static), the floor of any Textual program.
 Once the tutor's opening has played, nobody types or talks. Each process's CPU time (user +
@@ -24,7 +26,7 @@ import time
 import wave
 from pathlib import Path
 
-from terminal import Terminal, child_env, tutor_command
+from terminal import Terminal, child_env, cpu_seconds, running_engine, tutor_command
 
 MINIMAL_APP = """
 from textual.app import App
@@ -37,6 +39,7 @@ class Minimal(App):
 Minimal().run()
 """
 TARGETS = {"voice call": 3.0, "text call": 0.5}
+ENGINE = "  its engine apart"
 
 
 def silent_wav(path: Path) -> Path:
@@ -59,10 +62,17 @@ def main() -> None:
         tmp = Path(folder)
         mic = silent_wav(tmp / "silence.wav")
         tutor = [*tutor_command(), "call", "a1_taxi_bogota"]
+        engine = running_engine(child_env(TUTOR_HOME=str(tmp / "engine")))
+        url = f"ws://127.0.0.1:{engine.port}/v1/realtime"
+        apart_speaker = ("--speaker-file", str(tmp / "apart.wav"))
         programs = {
             "voice call": Terminal(
                 [*tutor, "--mic-file", str(mic), "--speaker-file", str(tmp / "out.wav")],
                 env=child_env(TUTOR_HOME=str(tmp / "voice")),
+            ),
+            "voice call, engine apart": Terminal(
+                [*tutor, "--engine", url, *("--mic-file", str(mic)), *apart_speaker],
+                env=child_env(TUTOR_HOME=str(tmp / "apart")),
             ),
             "text call": Terminal(
                 [*tutor, "--text-only"], env=child_env(TUTOR_HOME=str(tmp / "text"))
@@ -70,7 +80,7 @@ def main() -> None:
             "minimal Textual app": Terminal([sys.executable, "-c", MINIMAL_APP], env=child_env()),
         }
         started = time.monotonic()
-        results: dict[str, list[float]] = {name: [] for name in programs}
+        results: dict[str, list[float]] = {name: [] for name in [*programs, ENGINE]}
         try:
             for name, program in programs.items():
                 marker = "minimal app ready" if name.startswith("minimal") else "Jairo"
@@ -78,15 +88,20 @@ def main() -> None:
             for point in points:
                 time.sleep(max(0.0, started + point - time.monotonic()))
                 before = {name: p.cpu() for name, p in programs.items()}
+                before[ENGINE] = cpu_seconds(engine.process.pid)
                 begin = time.monotonic()
                 time.sleep(args.window)
                 elapsed = time.monotonic() - begin
                 for name, program in programs.items():
                     used = program.cpu() - before[name]
                     results[name].append(100 * used / elapsed)
+                used = cpu_seconds(engine.process.pid) - before[ENGINE]
+                results[ENGINE].append(100 * used / elapsed)
         finally:
             for program in programs.values():
                 program.stop()
+            engine.process.kill()
+            engine.process.wait()
     labels = [f"at {p / 60:.1f} min" if p >= 60 else f"at {p:.0f} s" for p in points]
     print(f"idle CPU, % of one core, over {args.window:g} s windows ({', '.join(labels)} in)")
     for name, figures in results.items():

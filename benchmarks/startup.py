@@ -24,17 +24,15 @@ Linux only (pseudo-terminals).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from terminal import ROOT, Terminal, child_env, tutor_command
+from terminal import ROOT, Terminal, child_env, running_engine, tutor_command
 
 SAY = ["call", "a1_taxi_bogota", "--headless", "--text-only", "--say", "Buenas tardes."]
 SCRIPT = ["call", "--headless", "--text-only", "--script", "examples/taxi_bogota.toml"]
@@ -94,37 +92,6 @@ def until_painted(command: list[str], marker: str, env: dict[str, str]) -> float
     finally:
         terminal.process.kill()
         terminal.stop(grace=5)
-
-
-@dataclass
-class RunningEngine:
-    process: subprocess.Popen[str]
-    port: int
-
-
-def running_engine(env: dict[str, str]) -> RunningEngine:
-    """`tutor serve` on a free loopback port, for calls that do not start an engine of their
-    own: what is left is the client's start."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [*tutor_command(), "serve", "--port", str(port), "--scenario", "a1_taxi_bogota"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=ROOT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as client:
-            if client.connect_ex(("127.0.0.1", port)) == 0:
-                return RunningEngine(process, port)
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("tutor serve did not start")
 
 
 def pairs(

@@ -10,6 +10,7 @@ import fcntl
 import os
 import pty
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import tempfile
 import termios
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,3 +121,34 @@ class Terminal:
                 self.process.wait()
         os.close(self._master)
         self._reader.join(1.0)
+
+
+@dataclass
+class RunningEngine:
+    process: subprocess.Popen[str]
+    port: int
+
+
+def running_engine(env: dict[str, str]) -> RunningEngine:
+    """`tutor serve` on a free loopback port, for calls that do not start an engine of their
+    own: what is left is the client's start."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [*tutor_command(), "serve", "--port", str(port), "--scenario", "a1_taxi_bogota"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                return RunningEngine(process, port)
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("tutor serve did not start")
