@@ -252,7 +252,7 @@ class EventPane(Vertical):
             self._later("new", FLUSH_S)
 
     def _later(self, kind: str, delay: float) -> None:
-        if kind not in self._draws and self.is_mounted:
+        if kind not in self._draws and self.is_attached:
             self._draws[kind] = self.set_timer(delay, lambda: self._draw(kind))
 
     def _matches(self, record: EventRecord) -> bool:

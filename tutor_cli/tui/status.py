@@ -121,7 +121,7 @@ class StatusBar(Static):
     def changed(self) -> None:
         """Something shown may have changed: drawn within `REDRAW_S`, once for any number of
         changes, and not at all if the text comes out the same."""
-        if self._redraw is None and self.is_mounted:
+        if self._redraw is None and self.is_attached:
             self._redraw = self.set_timer(REDRAW_S, self.draw)
 
     def set_level(self, level: MicLevel) -> None:

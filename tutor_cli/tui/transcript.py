@@ -76,7 +76,7 @@ class Transcript(LineList):
         """A piece of a tutor turn; shown at the next flush, `flush_interval` after the first
         piece not yet shown."""
         self._pending.setdefault(item_id, []).append(text)
-        if self._flush_timer is None and self.is_mounted:
+        if self._flush_timer is None and self.is_attached:
             self._flush_timer = self.set_timer(self.flush_interval, self.flush)
 
     def flush(self) -> None:
