@@ -46,6 +46,7 @@ def _root(
 
 app.command("list")(lessons.list_scenarios)
 app.command()(lessons.show)
+app.command()(lessons.check)
 app.command()(call.call)
 app.command()(system.devices)
 app.command()(system.doctor)

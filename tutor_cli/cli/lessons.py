@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
+from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import Catalogue, Level, load_by_id
 
 
@@ -87,3 +89,50 @@ def progress(as_json: JsonFlag = False, scenarios: ScenarioDirs = None) -> None:
         with store:
             rows = progress_rows(store, titles)
     print_progress(rows, as_json)
+
+
+def check(
+    target: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="A scenario id, a scenario file (.json), or a folder of them.",
+            show_default=False,
+        ),
+    ],
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Learner answers to judge (TOML, see the README); by default the "
+            "answers/<id>.toml beside the scenario file, if there is one.",
+        ),
+    ] = None,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Check a scenario as its author: is it valid, does each step accept its own model answer
+    and no other, and are learners' answers judged as labelled? Exit 1 when a check fails."""
+    from tutor_cli.lesson.check import answers_beside, check, load_answers
+    from tutor_cli.lesson.scenario import load_scenario
+    from tutor_cli.views.check import check_lines
+
+    if target.is_dir():
+        paths = sorted(p for p in target.glob("*.json") if p.name != "index.json")
+        if not paths:
+            raise BadInput(f"{target}: no scenario files (*.json) in this folder")
+        if answers is not None:
+            raise BadInput("--answers goes with one scenario, not a folder")
+    elif target.suffix == ".json" or target.exists():
+        paths = [target]
+    else:
+        paths = [Catalogue.load(scenarios or []).get(str(target)).path]
+    passed = True
+    for path in paths:
+        scenario = load_scenario(path)
+        answers_path = answers or answers_beside(path)
+        loaded = load_answers(answers_path, scenario) if answers_path is not None else None
+        report = check(scenario, loaded)
+        print("\n".join(check_lines(report, str(answers_path) if answers_path else None)))
+        passed = passed and report.passed
+    if not passed:
+        raise typer.Exit(1)
