@@ -19,6 +19,7 @@ from tutor_cli.tools.quiz import (
     normalise,
     quiz_seed,
     score_quiz,
+    spelling,
 )
 from tutor_cli.tools.registry import ToolContext, ToolRegistry
 from tutor_cli.tools.specs import TRIGGER_QUIZ
@@ -211,6 +212,16 @@ CHOICE = Question(
 )
 def test_check_answer(question: Question, given: str, expected: bool) -> None:
     assert check_answer(question, given) is expected
+
+
+def test_a_right_answer_without_its_accents_is_shown_as_spelt() -> None:
+    question = Question("fill", "¿Cómo está, ____?", "sumercé", accepted=("su merced",))
+    assert spelling(question, "sumerce") == "sumercé"
+    assert spelling(question, "Sumercé.") is None  # as written, give or take case
+    assert spelling(question, "su merced") is None  # another right answer, as written
+    assert spelling(question, "usted") is None  # wrong: "expected" says the rest
+    choice = Question("choice", "What is «calle»?", "street", ("street", "house"))
+    assert spelling(choice, "a") is None
 
 
 def test_score_quiz_counts_and_pads_skipped_answers() -> None:

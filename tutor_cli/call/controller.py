@@ -25,6 +25,7 @@ from tutor_cli.call.settings import CallSettings
 from tutor_cli.call.tool_runs import ToolRuns
 from tutor_cli.lesson.scenario import Scenario
 from tutor_cli.lesson.session_config import session_config
+from tutor_cli.lesson.tracker import LessonTracker
 from tutor_cli.lesson.updates import (
     NON_JSON_FRAME,
     AudioChunk,
@@ -69,7 +70,7 @@ from tutor_cli.storage.local_records import (
 )
 from tutor_cli.storage.paths import sessions_dir
 from tutor_cli.storage.redact import Redactor, SplitSecrets
-from tutor_cli.tools.outcomes import ToolOutcome
+from tutor_cli.tools.outcomes import GradeRecorded, ToolOutcome
 from tutor_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class Call:
             voice=voice,
         )
         self.learner_speaking = False
+        self.lesson = LessonTracker(scenario)
         self.tools = ToolRuns(
             scenario,
             registry or ToolRegistry.default(),
@@ -167,6 +169,11 @@ class Call:
         self.notify(f"{problem}; the lesson goes on", "error")
         self.summary.failure = self.summary.failure or problem
 
+    def _heard(self, text: str | None) -> None:
+        progress = self.lesson.heard(text)
+        if progress is not None:
+            self._show(progress)
+
     # --- intents (what views and learner input call) ------------------------------------------
 
     async def say(self, text: str) -> None:
@@ -176,6 +183,7 @@ class Call:
             return
         self._show(self.conversation.send_text(text))
         self.summary.learner_turns += 1
+        self._heard(text)
         await self.link.flush()
 
     @property
@@ -293,6 +301,7 @@ class Call:
             self.conversation.request_response()  # the tutor speaks first
             await self.link.flush()
             self._opened.set()
+            self._show(self.lesson.progress())
             self.mic.start()
             return
         resumed = self.conversation.resume(session)
@@ -358,6 +367,8 @@ class Call:
             case _:
                 assert_never(update)
         self._show(update)
+        if isinstance(update, LearnerTranscript):
+            self._heard(update.text)
 
     def _skipped(self, update: MalformedEvent) -> None:
         """A server event that could not be used: logged every time, told once."""
@@ -388,6 +399,8 @@ class Call:
         self.summary.take(outcome.effect)
         self._note(ToolFinished(call.name, call.call_id, outcome.ok, outcome.output))
         self._show(ran)
+        if isinstance(outcome.effect, GradeRecorded):
+            self._show(self.lesson.take_grade(outcome.effect.grade["goals_achieved"]))
         self.conversation.tool_output(call.call_id, outcome.output)
         await self.link.flush()
 

@@ -33,6 +33,7 @@ from tutor_cli.lesson.updates import (
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    LessonProgress,
     MicLevel,
     Notice,
     ResponseState,
@@ -153,6 +154,7 @@ class Recorder:
                 | Notice()
                 | MicLevel()
                 | AudioMode()
+                | LessonProgress()
             ):
                 pass
             case _:

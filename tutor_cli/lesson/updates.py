@@ -211,6 +211,25 @@ NoticeLevel = Literal["info", "warning", "error"]
 
 
 @dataclass(frozen=True)
+class Goal:
+    text: str
+    met: bool
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    """Where the learner is in the lesson (see `lesson.tracker`): each goal and whether it is
+    met, the current step's objective (None once the steps are done), and whether the lesson
+    is complete (the tutor has graded it)."""
+
+    goals: tuple[Goal, ...]
+    objective: str | None
+    step: int  # 1-based; steps + 1 once every step is done
+    steps: int
+    complete: bool = False
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the Call wants the learner to know."""
 
@@ -238,6 +257,7 @@ CallUpdate = (
     | Notice
     | MicLevel
     | AudioMode
+    | LessonProgress
 )
 
 # --- from a replay ----------------------------------------------------------------------------

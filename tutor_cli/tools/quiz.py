@@ -52,12 +52,13 @@ class Quiz:
     questions: tuple[Question, ...]
 
 
-def normalise(text: str) -> str:
-    """The form answers are compared in: folded, no sentence punctuation, single spaces.
+def normalise(text: str, *, accents: bool = False) -> str:
+    """The form answers are compared in: folded (or, with `accents`, only lower case), no
+    sentence punctuation, single spaces.
 
     Articles and other words are kept: «la calle» and «calle» are different answers.
     """
-    folded = fold(text)
+    folded = text.lower() if accents else fold(text)
     spaced = "".join(" " if c in _PUNCTUATION else c for c in folded)
     return _SPACES.sub(" ", spaced).strip(_EDGE)
 
@@ -75,6 +76,18 @@ def check_answer(question: Question, given: str) -> bool:
         return True
     picked = picked_choice(question, given)
     return picked is not None and normalise(picked) in wanted
+
+
+def spelling(question: Question, given: str) -> str | None:
+    """For a right answer typed without its accents ("sumerce"), how it is spelt ("sumercé");
+    None when it was typed as written (or picked by letter)."""
+    if not check_answer(question, given) or picked_choice(question, given) is not None:
+        return None
+    said = normalise(given, accents=True)
+    forms = (question.answer, *question.accepted)
+    if any(said == normalise(form, accents=True) for form in forms):
+        return None
+    return next(form for form in forms if normalise(form) == normalise(given))
 
 
 def picked_choice(question: Question, given: str) -> str | None:

@@ -9,7 +9,10 @@ times a second, the event log every 100 ms (and not at all while hidden).
 Widget tree (CallScreen):
     CallHeader#header (title, engine · model | ● state)
     Static#audio-banner, Static#alert-banner (hidden unless needed)
-    Horizontal#body: Transcript#transcript | EventPane#events (Input#event-filter, LineList)
+    Horizontal#body: Transcript#transcript
+                     | Vertical#side: GoalsPanel#goals, EventPane#events (Input#event-filter,
+                       LineList)
+    ObjectiveLine#objective
     StatusBar#status
     SayInput#say
     Footer
@@ -23,7 +26,8 @@ from typing import Any, ClassVar, assert_never
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
+from textual.events import Key, Resize
 from textual.widgets import Footer, Input, Static
 
 from tutor_cli.call.controller import Call
@@ -33,6 +37,7 @@ from tutor_cli.lesson.updates import (
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    LessonProgress,
     MicLevel,
     Notice,
     ResponseState,
@@ -50,6 +55,7 @@ from tutor_cli.lesson.updates import (
 )
 from tutor_cli.realtime.connection import ConnectionFailed
 from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.lesson_panel import DONE_TIP, GoalsPanel, ObjectiveLine
 from tutor_cli.tui.lesson_screen import NARROW, LessonScreen
 from tutor_cli.tui.quiz import QuizScreen
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
@@ -73,6 +79,9 @@ class CallScreen(LessonScreen):
         Binding("ctrl+l", "toggle_events", "Events", priority=True),
         Binding("ctrl+t,f2", "toggle_mute", "Mute", priority=True),
         Binding("f3", "talk", "Talk", priority=True),
+        # The same keys in a call where they cannot work: say why instead of doing nothing.
+        Binding("ctrl+t,f2", "no_mic", show=False, priority=True),
+        Binding("f3", "no_push_to_talk", show=False, priority=True),
         Binding("f1", "help", "Help"),
     ]
 
@@ -90,6 +99,7 @@ class CallScreen(LessonScreen):
         self.quiz_screen: QuizScreen | None = None  # while a quiz is asked
         self.ended = False  # Call.end() has run
         self.leave = False  # exit when the call is closed, without the summary
+        self.lesson_complete = False  # the tutor has graded the lesson
         self._early: list[tuple[str, Any]] = []
 
     # --- layout ----------------------------------------------------------------------------------
@@ -104,11 +114,15 @@ class CallScreen(LessonScreen):
         yield Static("", id="alert-banner", markup=False)
         with Horizontal(id="body"):
             yield Transcript(scenario.persona.name, id="transcript")
-            yield EventPane(clock=self.clock, id="events")
+            with Vertical(id="side"):
+                yield GoalsPanel(scenario, id="goals")
+                yield EventPane(clock=self.clock, id="events")
+        yield ObjectiveLine(scenario, quiz="trigger_quiz" in scenario.tools, id="objective")
         yield StatusBar(self.clock, id="status")
         yield SayInput(
             placeholder="Type to the tutor and press Enter (any time, even while it speaks)",
             id="say",
+            select_on_focus=False,  # focus coming back must not let the next key replace it all
         )
         yield Footer()
 
@@ -119,6 +133,7 @@ class CallScreen(LessonScreen):
         self.events.border_title = "events (ctrl+l)"
         if self.app.size.width < NARROW:
             self.events.display = False  # the transcript needs the room; ctrl+l shows it
+        self._fit(self.app.size.width, self.app.size.height)
         self._audio_mode(self.call.audio_mode)
         self.query_one(SayInput).focus()
         self.run_worker(self._send_turns(), name="turns", group="call", exit_on_error=False)
@@ -231,6 +246,33 @@ class CallScreen(LessonScreen):
 
     def action_toggle_events(self) -> None:
         self.toggle_events(self.query_one(SayInput))
+        self._fit(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """The goals need the side column's width and some height; the objective line stays
+        unless the terminal is very small. On a narrow terminal the side column shows only
+        when the event log is asked for."""
+        narrow = width < NARROW
+        goals = self.query_one(GoalsPanel)
+        goals.display = not narrow and height >= 24
+        self.query_one("#side").display = self.events.display or goals.display
+        self.query_one(ObjectiveLine).display = height >= 16
+
+    def on_key(self, event: Key) -> None:
+        """Printable keys typed anywhere but a text field go to the text box: typing is never
+        lost because the focus was on the transcript or the event list."""
+        if not event.is_printable or event.character is None:
+            return
+        if isinstance(self.focused, Input) or self.phase != "call":
+            return
+        say = self.query_one(SayInput)
+        say.focus()
+        say.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
 
     def action_toggle_mute(self) -> None:
         self.call.set_muted(not self.status.mode.muted)
@@ -241,6 +283,20 @@ class CallScreen(LessonScreen):
         self.status.changed()
         await self.call.push_to_talk(self.talking)
 
+    def action_no_mic(self) -> None:
+        self._no_audio("there is no microphone to mute")
+
+    def action_no_push_to_talk(self) -> None:
+        if self.status.mode.mode == "text":
+            self._no_audio("there is no microphone to talk into")
+        else:
+            self.app.notify("Push-to-talk is off: start the call with --push-to-talk.", timeout=4)
+
+    def _no_audio(self, what: str) -> None:
+        reason = self.status.mode.reason
+        why = "it was started text-only" if reason is None else "audio is unavailable"
+        self.app.notify(f"This call is text only ({why}): {what}.", timeout=4)
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
@@ -248,8 +304,12 @@ class CallScreen(LessonScreen):
         mode = self.status.mode.mode  # as last shown
         if action == "toggle_mute":
             return mode != "text"
+        if action == "no_mic":
+            return mode == "text"
         if action == "talk":
             return mode == "push_to_talk"
+        if action == "no_push_to_talk":
+            return mode != "push_to_talk"
         return True
 
     # --- updates ---------------------------------------------------------------------------------
@@ -286,6 +346,8 @@ class CallScreen(LessonScreen):
                 self.status.changed()
             case AudioMode():
                 self._audio_mode(update)
+            case LessonProgress():
+                self._lesson_progress(update)
             case ToolCallReady() | SessionReady() | UnknownEvent():
                 pass  # the event log shows them; the tool's line comes when it has run
             case _:
@@ -299,7 +361,15 @@ class CallScreen(LessonScreen):
         self.events.record(direction, event)
 
     def _shows_turns(self) -> bool:
-        return self.phase == "call"
+        return self.phase == "call" and not self.lesson_complete
+
+    def _lesson_progress(self, update: LessonProgress) -> None:
+        self.query_one(GoalsPanel).show_progress(update)
+        self.query_one(ObjectiveLine).show_progress(update)
+        if update.complete and not self.lesson_complete:
+            self._turn("lesson complete")
+            self.lesson_complete = True
+            self.query_one(SayInput).placeholder = DONE_TIP
 
     def _tool_ran(self, update: ToolRan) -> None:
         self.transcript.tool(update)
@@ -330,13 +400,9 @@ class CallScreen(LessonScreen):
         self.status.mode = update
         self.status.changed()
         banner = self.query_one("#audio-banner", Static)
-        unavailable = update.mode == "text" and not self.call.settings.text_only
-        banner.display = unavailable
-        if unavailable:
+        banner.display = update.reason is not None
+        if update.reason is not None:
             banner.update(
-                literal(
-                    f"Audio is unavailable, so this call is text-only: "
-                    f"{update.reason or 'no audio device'}. Type your turns below."
-                )
+                literal(f"Text-only call: {update.reason}. 'tutor doctor' says how to fix it.")
             )
         self.refresh_bindings()

@@ -23,6 +23,8 @@ STATE_STYLES = {
 }
 TURN_STYLES = {
     "listening": "green",
+    "your turn": "green",
+    "lesson complete": "bold green",
     "learner speaking": "yellow",
     "tutor thinking": "magenta",
     "tutor speaking": "cyan",
@@ -133,7 +135,11 @@ class StatusBar(Static):
                     bar.append(f" {max(rms, -99):.0f} dB", style="dim")
                 parts.append(bar)
         if self.timeline is None:
-            parts.append(Text.assemble(("● ", TURN_STYLES.get(self.turn, "")), self.turn))
+            # With no microphone nobody is listening: it is simply the learner's turn to type.
+            turn = (
+                "your turn" if self.turn == "listening" and self.mode.mode == "text" else self.turn
+            )
+            parts.append(Text.assemble(("● ", TURN_STYLES.get(turn, "")), turn))
             parts.append(Text(self._mode_text()))
             elapsed = 0.0 if self.started is None else self.clock() - self.started
             late = elapsed > SESSION_LIMIT_S - 5 * 60

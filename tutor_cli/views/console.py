@@ -20,6 +20,7 @@ from tutor_cli.lesson.updates import (
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    LessonProgress,
     MicLevel,
     Notice,
     ResponseState,
@@ -69,6 +70,8 @@ class ConsoleView:
         self._streamed: set[str] = set()  # tutor turns already (partly) printed
         self._quiz_answer = quiz_answers
         self.transcript: list[tuple[str, str]] = []  # (speaker, text) as printed
+        self._goals_met: set[str] = set()
+        self._complete = False
 
     # --- updates ------------------------------------------------------------------------------
 
@@ -104,6 +107,14 @@ class ConsoleView:
             case Notice():
                 style = {"warning": "yellow", "error": "bold red"}.get(update.level, "dim")
                 self._line(_t(update.text, style))
+            case AudioMode(mode="text", reason=str(reason)):
+                self._line(
+                    _t(f"text-only call: {reason} ('tutor doctor' says how to fix it)", "yellow")
+                )
+            case AudioMode():
+                pass
+            case LessonProgress():
+                self._lesson_progress(update)
             case (
                 SpeechStopped()
                 | ToolCallReady()
@@ -111,11 +122,20 @@ class ConsoleView:
                 | SessionReady()
                 | UnknownEvent()
                 | MicLevel()
-                | AudioMode()
             ):
                 pass  # the log has them; a printed lesson does not need them
             case _:
                 assert_never(update)
+
+    def _lesson_progress(self, update: LessonProgress) -> None:
+        """A goal is printed once, when it is met; the end of the lesson once."""
+        for goal in update.goals:
+            if goal.met and goal.text not in self._goals_met:
+                self._goals_met.add(goal.text)
+                self._line(_t("  ✓ goal met: ", "green"), _t(goal.text))
+        if update.complete and not self._complete:
+            self._complete = True
+            self._line(_t("  lesson complete", "green"))
 
     def _line(self, *parts: Text) -> None:
         self._close_stream()
