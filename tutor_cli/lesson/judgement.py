@@ -49,7 +49,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
     ),
     "pt": frozenset(
         "o os as que e obrigado obrigada ola sim quero tenho sou estou muito bem uma um com "  # noqa: SIM905
-        "para voce meu minha".split()
+        "para voce meu minha eu nao entao isso tambem ao bom boa tudo".split()
     ),
 }
 
