@@ -40,7 +40,8 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
     ),
     "de": frozenset(
         "der die das ist ich bin und danke bitte ja ein eine mit fur sie mein nicht guten tag "  # noqa: SIM905
-        "hallo sehr gut haben".split()
+        "hallo sehr gut haben sind einen einem einer auch noch nein wie zu von bei aber oder wir "
+        "mir ihnen habe kann gern gerne kostet bedeutet heisst".split()
     ),
     "it": frozenset(
         "il lo la gli le sono e grazie buongiorno si vorrei un una per con lei mio molto bene "  # noqa: SIM905
@@ -48,7 +49,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
     ),
     "pt": frozenset(
         "o os as que e obrigado obrigada ola sim quero tenho sou estou muito bem uma um com "  # noqa: SIM905
-        "para voce meu minha".split()
+        "para voce meu minha eu nao entao isso tambem ao bom boa tudo".split()
     ),
 }
 
