@@ -31,7 +31,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
         "do don't dont we they he she was to at in on".split()
     ),
     "es": frozenset(
-        "el la los las que y es por favor gracias hola quiero tengo soy estoy muy bien una un "  # noqa: SIM905
+        "el la los las que es por favor gracias hola quiero tengo soy estoy muy bien una un "  # noqa: SIM905
         "con para como donde cuanto usted yo mi pero tambien aqui senor buenas buenos".split()
     ),
     "fr": frozenset(
