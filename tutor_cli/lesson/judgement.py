@@ -38,7 +38,8 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
     ),
     "fr": frozenset(
         "le la les est je suis et merci bonjour oui voudrais un une des pour avec vous mon "  # noqa: SIM905
-        "ma du au tres bien c'est s'il plait".split()
+        "ma du au tres bien c'est s'il plait peux peut pas ca j'ai quand aussi moi "
+        "d'accord".split()
     ),
     "de": frozenset(
         "der die das ist ich bin und danke bitte ja ein eine mit fur sie mein nicht guten tag "  # noqa: SIM905
@@ -47,7 +48,8 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
     ),
     "it": frozenset(
         "il lo la gli le sono e grazie buongiorno si vorrei un una per con lei mio molto bene "  # noqa: SIM905
-        "ciao della".split()
+        "ciao della ci che c'e com'e miei anche ho nel nella degli delle piace perche questo "
+        "questa".split()
     ),
     "pt": frozenset(
         "o os as que e obrigado obrigada ola sim quero tenho sou estou muito bem uma um com "  # noqa: SIM905
