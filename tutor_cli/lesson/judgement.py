@@ -23,12 +23,12 @@ from tutor_cli.lesson.scenario import Scenario, Step
 Reason = Literal["met", "empty", "own_language", "no_accept", "missing", "rejected"]
 
 # Frequent words that are not words of the other languages here (so "no", "a", "me" are out,
-# and so are English "was", "in", "do", "to" and "he", which German, Portuguese and Spanish
-# answers use).
+# and so are English "i", "was", "in", "do", "to" and "he", which German, Italian, Portuguese
+# and Spanish answers use).
 # Word lists read best as words, hence the splits.
 COMMON_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "the is are i i'm im it's its you your yes please thanks thank my want go how much "  # noqa: SIM905
+        "the is are i'm im it's its you your yes please thanks thank my want go how much "  # noqa: SIM905
         "what where from fine hello hi bye good here and of it that this would like can have "
         "don't dont we they she at on".split()
     ),
