@@ -93,7 +93,9 @@ def picked_choice(question: Question, given: str) -> str | None:
 
 
 def score_quiz(quiz: Quiz, answers: list[str]) -> dict[str, Any]:
-    """The quiz result: how many were right, and each answer beside the expected one.
+    """The quiz result: how many were right, each answer beside the expected one, and whether
+    the whole quiz was skipped (no question answered: Esc at once, the call ended while it was
+    open, no answers to give), which is no score of 0.
 
     Missing answers count as skipped (""); extra answers are ignored.
     """
@@ -111,6 +113,7 @@ def score_quiz(quiz: Quiz, answers: list[str]) -> dict[str, Any]:
         "questions": len(rows),
         "correct": sum(row["correct"] for row in rows),
         "answers": rows,
+        "skipped": not any(said.strip() for said in given),
     }
 
 
@@ -291,6 +294,10 @@ async def trigger_quiz(arguments: dict[str, Any], ctx: ToolContext) -> dict[str,
     answers = await ctx.ask_quiz(quiz)
     result = score_quiz(quiz, list(answers))
     stored = ctx.record_quiz(result)
+    if result["skipped"]:
+        # Said at the top level too, so the tutor does not read the 0 right as a score.
+        note = "The learner skipped the quiz: no question was answered."
+        return {"quiz": result, "stored": stored, "skipped": True, "note": note}
     return {"quiz": result, "stored": stored}
 
 
