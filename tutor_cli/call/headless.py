@@ -305,7 +305,7 @@ def run_headless(
                 prompt = Prompt()
             turns = prompt.turns() if prompt is not None else from_lines(lines or deque())
             summary = await lesson(call, until(turns, stop), stop=stop)
-            view.summary(summary)
+            view.summary(summary, scenario.goals)
             return 1 if summary.failure else 0
 
     return asyncio.run(run())
@@ -332,7 +332,7 @@ async def _scripted(
     summary = await lesson(call, turns, check, stop)
     report.failure = summary.failure
     report.checks += check_end(script.end, recorder.all_tools)
-    view.summary(summary)
+    view.summary(summary, call.scenario.goals)
     print_report(view.console, report)
     if junit is not None:
         write_junit(report, junit, time.monotonic() - started)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from tutor_cli.cli.options import MicSpeed, ScenarioDirs
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.session_options import NoiseReduction
 from tutor_cli.views.literal import printable
+
+if TYPE_CHECKING:
+    from tutor_cli.lesson.updates import CallSummary
 
 
 def call(
@@ -120,6 +123,7 @@ def call(
         raise BadInput(f"--mic-file: {mic_file}: no such file")
 
     from collections import deque
+    from dataclasses import replace
 
     from tutor_cli.audio.settings import VoiceSettings
     from tutor_cli.call.headless import learner_text, run_headless, stdin_lines
@@ -151,13 +155,31 @@ def call(
         lines: deque[str] | None = deque(learner_text(text, "--say", _warn) for text in say)
     else:
         lines = None if loaded is not None else stdin_lines(_warn)
+    # Turns written in advance make a scripted session: kept, but not the learner's progress.
+    settings = replace(settings, scripted=loaded is not None or lines is not None)
     if loaded is None and lines is None and not headless:
         if not sys.stdout.isatty():
             raise BadInput("the call screen needs a terminal: use --headless, --say or --script")
         from tutor_cli.tui.app import run_call_screen
 
-        raise typer.Exit(run_call_screen(scenario, settings))
+        code, summary = run_call_screen(scenario, settings)
+        _leave_summary(summary, scenario.goals)
+        raise typer.Exit(code)
     raise typer.Exit(run_headless(scenario, settings, lines=lines, script=loaded, junit=junit))
+
+
+def _leave_summary(summary: CallSummary, goals: list[str]) -> None:
+    """The call screen is gone (and its summary with it): leave the summary in the terminal,
+    with the log and how to replay it."""
+    import contextlib
+
+    from rich.console import Console
+
+    from tutor_cli.views.console import print_summary
+
+    # A terminal closed under the call (SIGHUP ended it) has nobody left to tell.
+    with contextlib.suppress(OSError):
+        print_summary(Console(highlight=False, soft_wrap=True), summary, goals)
 
 
 def _warn(text: str) -> None:

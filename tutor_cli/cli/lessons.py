@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
-from tutor_cli.lesson.catalogue import Catalogue, Level, load_by_id
+from tutor_cli.lesson.catalogue import Catalogue, Level, check_scenario_id, load_by_id
 
 
 def list_scenarios(
@@ -72,18 +72,50 @@ def show(
     render_scenario(Console(highlight=False), scenario)
 
 
-def progress(as_json: JsonFlag = False, scenarios: ScenarioDirs = None) -> None:
-    """Your progress per scenario: attempts, best and last score, last date."""
+def progress(
+    scenario_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[SCENARIO]",
+            help="List this scenario's sessions, each with its log's path.",
+            show_default=False,
+        ),
+    ] = None,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Include scripted sessions (--script or --say runs), which are left out of "
+            "your progress by default.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Your progress per scenario: attempts, unfinished ones, best, average and last score,
+    last date; or, given a SCENARIO, its sessions with their logs. Only lessons you held count:
+    scripted runs are left out (unless --all), and an attempt you ended early counts as an
+    attempt but not in the scores."""
     from tutor_cli.storage.store import ProgressStore
-    from tutor_cli.views.progress import print_progress, progress_rows
+    from tutor_cli.views.progress import print_progress, print_sessions, progress_rows, session_rows
 
-    titles = {entry.id: entry.title for entry in Catalogue.load(scenarios or [])}
+    if scenario_id is not None:
+        check_scenario_id(scenario_id)
+    catalogue = Catalogue.load(scenarios or [], asked=scenario_id)
+    titles = {entry.id: entry.title for entry in catalogue}
     # Only read: nothing is created before the first lesson, and a home that cannot be
     # written (a read-only disk, a backup) still shows what it holds.
     store = ProgressStore.for_reading()
-    if store is None:
-        rows = []
-    else:
+    rows: list[dict[str, Any]] = []
+    if store is not None:
         with store:
-            rows = progress_rows(store, titles)
-    print_progress(rows, as_json)
+            if scenario_id is None:
+                rows = progress_rows(store, titles, include_scripted=everything)
+            else:
+                rows = session_rows(store, scenario_id, include_scripted=everything)
+    if scenario_id is None:
+        print_progress(rows, as_json)
+        return
+    if not rows and scenario_id not in titles:
+        catalogue.get(scenario_id)  # unknown, never played: says which ids are near
+    print_sessions(scenario_id, rows, as_json)
