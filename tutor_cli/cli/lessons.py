@@ -19,7 +19,8 @@ def list_scenarios(
         ),
     ] = None,
     language: Annotated[
-        str | None, typer.Option(help="Only this target language, e.g. 'es' or 'pt-BR'.")
+        str | None,
+        typer.Option(metavar="LANG", help="Only this target language, e.g. 'es' or 'pt-BR'."),
     ] = None,
     as_json: JsonFlag = False,
     scenarios: ScenarioDirs = None,
@@ -50,12 +51,12 @@ def list_scenarios(
     headers = ("id", "level", "language", "title", "min")
     print(format_table(headers, rows_, right_aligned=(4,), shrink=3))
     count = f"{len(entries)} scenario{'' if len(entries) == 1 else 's'}"
-    print(f"\n{count}. Start one with: tutor call ID")
+    print(f"\n{count}. Start one with: tutor call SCENARIO")
 
 
 def show(
     scenario_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A scenario id from 'tutor list'.")
+        str, typer.Argument(metavar="SCENARIO", help="A scenario id from 'tutor list'.")
     ],
     as_json: JsonFlag = False,
     scenarios: ScenarioDirs = None,

@@ -84,6 +84,7 @@ def replay(
         float,
         typer.Option(
             "--speed",
+            metavar="FACTOR",
             help="Play this many times faster than the lesson went (0.5: half speed).",
             callback=_speed_alone,
         ),
