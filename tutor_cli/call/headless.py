@@ -279,7 +279,9 @@ def run_headless(
             return quiz_lines.popleft()
         return await prompt.ask("answer> ") if prompt else None
 
-    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer)
+    # At the `you>` prompt the terminal has shown the line as it was typed: once is enough.
+    at_prompt = script is None and lines is None
+    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer, echo_typed=not at_prompt)
 
     async def run() -> int:
         nonlocal prompt

@@ -92,6 +92,18 @@ def picked_choice(question: Question, given: str) -> str | None:
     return None
 
 
+def chosen(question: Question, given: str) -> str:
+    """A choice question answered by number or letter: the choice itself; else `given`."""
+    return picked_choice(question, given) or given.strip()
+
+
+def expected(question: Question) -> str:
+    """The right answer as the learner should see it: `b) la calle` for a choice question."""
+    if question.kind == "choice" and question.answer in question.choices:
+        return f"{LETTERS[question.choices.index(question.answer)]}) {question.answer}"
+    return question.answer
+
+
 def score_quiz(quiz: Quiz, answers: list[str]) -> dict[str, Any]:
     """The quiz result: how many were right, each answer beside the expected one, and whether
     the whole quiz was skipped (no question answered: Esc at once, the call ended while it was

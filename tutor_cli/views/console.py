@@ -67,12 +67,16 @@ class ConsoleView:
         *,
         console: Console | None = None,
         quiz_answers: Callable[[], Awaitable[str | None]] | None = None,
+        echo_typed: bool = True,
     ) -> None:
+        """`echo_typed`: print the learner's typed turns (not when the terminal has just shown
+        them, as at the `you>` prompt)."""
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.tutor_name = tutor_name
         self._open_item: str | None = None  # the tutor turn being streamed
         self._streamed: set[str] = set()  # tutor turns already (partly) printed
         self._quiz_answer = quiz_answers
+        self._echo_typed = echo_typed
         self.transcript: list[tuple[str, str]] = []  # (speaker, text) as printed
 
     # --- updates ------------------------------------------------------------------------------
@@ -87,7 +91,8 @@ class ConsoleView:
                 self._line(_t(f"  (interrupted after {update.audio_end_ms / 1000:.1f} s)", "dim"))
             case LearnerTurn():
                 if update.source == "typed" and update.text is not None:
-                    self._line(_t("You: ", "bold green"), _t(update.text))
+                    if self._echo_typed:
+                        self._line(_t("You: ", "bold green"), _t(update.text))
                     self.transcript.append(("learner", update.text))
             case LearnerTranscript():
                 self._learner_transcript(update)
@@ -169,15 +174,29 @@ class ConsoleView:
     # --- quiz -----------------------------------------------------------------------------------
 
     async def ask_quiz(self, quiz: Quiz) -> list[str]:
-        """Print the questions; answers come from the script or the learner's next lines."""
+        """Print the questions; answers come from the script or the learner's next lines. Each
+        is marked as the call screen marks it: ✓ with the answer as it is spelt (an accent
+        forgiven is shown), or ✗ with the answer expected."""
+        from tutor_cli.tools.quiz import LETTERS, check_answer, chosen, expected, picked_choice
+
         self._line(_t(quiz.title, "bold yellow"))
         answers = []
         for number, question in enumerate(quiz.questions, start=1):
             self._line(_t(f"  {number}. {question.prompt}", "yellow"))
             for letter, choice in zip("abcdefgh", question.choices, strict=False):
                 self._line(_t(f"     {letter}) {choice}"))
-            given = (await self._quiz_answer() if self._quiz_answer else None) or ""
-            self._line(_t("     answer: ", "dim"), _t(given or "(skipped)"))
+            raw = (await self._quiz_answer() if self._quiz_answer else None) or ""
+            given = chosen(question, raw)
+            if given and check_answer(question, given):
+                self._line(_t("     ✓ ", "bold green"), _t(expected(question)))
+            else:
+                picked = picked_choice(question, raw)
+                said = f"{LETTERS[question.choices.index(picked)]}) {picked}" if picked else given
+                self._line(
+                    _t("     ✗ ", "bold red"),
+                    _t(said or "(skipped)", "" if said else "dim"),
+                    _t(f"  expected: {expected(question)}", "dim"),
+                )
             answers.append(given)
         return answers
 
