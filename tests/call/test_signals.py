@@ -65,16 +65,20 @@ def started_in_a_terminal(
     return process, master
 
 
-def drain(master: int) -> None:
+def drain(master: int) -> bytes:
     """Read what the program wrote to the terminal, so it never blocks writing."""
     import select
 
+    read = b""
     while select.select([master], [], [], 0)[0]:
         try:
-            if not os.read(master, 65536):
-                return
+            chunk = os.read(master, 65536)
         except OSError:
-            return
+            return read
+        if not chunk:
+            return read
+        read += chunk
+    return read
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -122,18 +126,21 @@ def test_a_second_signal_ends_at_once_and_still_closes(tmp_path: Path) -> None:
 def test_the_call_screen_told_to_end_grades_closes_and_leaves(tmp_path: Path, signum: int) -> None:
     home = tmp_path / "home"
     process, master = started_in_a_terminal(["call", "a1_taxi_bogota"], home, screen=True)
+    shown = b""
     try:
 
         def replied() -> bool:
-            drain(master)
+            nonlocal shown
+            shown += drain(master)
             return opening_replied(home)
 
         wait_for(replied, "the opening")
         process.send_signal(signum)
         deadline = time.monotonic() + HANG
         while process.poll() is None and time.monotonic() < deadline:
-            drain(master)
+            shown += drain(master)
             time.sleep(0.05)
+        shown += drain(master)
     finally:
         if process.poll() is None:
             process.kill()
@@ -142,6 +149,10 @@ def test_the_call_screen_told_to_end_grades_closes_and_leaves(tmp_path: Path, si
     records, row = call_closed(home)
     assert isinstance(records[-1], dict) and records[-1]["type"] == "tutor.call_ended"
     assert row["score"] is not None and row["finished"] is False and row["kind"] == "live"
+    if signum == signal.SIGTERM:
+        # Once the screen is gone, the summary is left in the terminal with the replay command.
+        after = shown.rsplit(b"\x1b[?1049l", 1)[-1].decode(errors="replace")
+        assert "lesson summary" in after and f"tutor replay {row['log_path']}" in after
 
 
 def test_learner_input_that_is_not_utf8_is_replaced_and_said(tmp_path: Path) -> None:

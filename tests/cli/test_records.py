@@ -73,3 +73,15 @@ def test_progress_of_an_unknown_scenario_suggests_ids(tutor_home: Path) -> None:
     result = tutor("progress", "taxi")
     assert result.returncode == 2
     assert result.stderr.strip() == "tutor: unknown scenario 'taxi' (did you mean a1_taxi_bogota?)"
+
+
+def test_a_lesson_the_tutor_grades_itself_is_finished(tutor_home: Path) -> None:
+    # The taxi script walks every step: the tutor quizzes and grades on its own.
+    result = tutor("call", "--headless", "--text-only", "--script", "examples/taxi_bogota.toml")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert re.search(r"score  \d+/100\n", summary_of(result.stdout))
+    assert "asking the tutor for a grade" not in result.stdout
+    (session,) = json.loads(tutor("progress", "a1_taxi_bogota", "--all", "--json").stdout)
+    assert (session["kind"], session["finished"]) == ("scripted", True)
+    (row,) = json.loads(tutor("progress", "--all", "--json").stdout)
+    assert (row["graded"], row["unfinished"]) == (1, 0) and row["best_score"] is not None
