@@ -37,7 +37,9 @@ def devices(as_json: JsonFlag = False) -> None:
     from tutor_cli.views.devices import device_table
 
     Console(highlight=False).print(device_table(found))
-    print("Choose with: tutor call ID --input-device N --output-device N (an index or a name part)")
+    print(
+        "Choose with: tutor call SCENARIO --input-device N --output-device N (an index or a name part)"
+    )
 
 
 def doctor(

@@ -17,7 +17,6 @@ PRICES_PER_MILLION: dict[str, tuple[float, float, float, float, float, float]] =
     "gpt-realtime-mini": (0.60, 0.06, 10.00, 0.30, 2.40, 20.00),
     "gpt-4o-realtime-preview": (5.00, 2.50, 40.00, 2.50, 20.00, 80.00),
     "gpt-4o-mini-realtime-preview": (0.60, 0.30, 10.00, 0.30, 2.40, 20.00),
-    "offline": (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
 }
 
 
