@@ -23,7 +23,7 @@ from tutor_cli.lesson.updates import (
     UsageUpdate,
 )
 from tutor_cli.realtime.conversation import Conversation
-from tutor_cli.realtime.pricing import Usage, cost_usd
+from tutor_cli.realtime.pricing import cost_usd
 
 PCM_100MS = base64.b64encode(bytes(4800)).decode()
 

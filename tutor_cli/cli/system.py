@@ -38,7 +38,8 @@ def devices(as_json: JsonFlag = False) -> None:
 
     Console(highlight=False).print(device_table(found))
     print(
-        "Choose with: tutor call SCENARIO --input-device N --output-device N (an index or a name part)"
+        "Choose with: tutor call SCENARIO --input-device N --output-device N "
+        "(an index or a name part)"
     )
 
 
