@@ -36,7 +36,7 @@ class Endpoint:
 
     def describe(self) -> str:
         """A one-line description without credentials (no user-info, no query)."""
-        return f"{self.engine} ({public_url(self.url)}, model {self.model})"
+        return f"{self.name} ({public_url(self.url)}, model {self.model})"
 
     @property
     def name(self) -> str:
