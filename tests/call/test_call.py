@@ -90,14 +90,15 @@ def test_a_junit_report_with_control_characters_is_well_formed_and_private(
     tutor_home: Path, tmp_path: Path
 ) -> None:
     """A reply regex with ESC, BEL and NUL (TOML escapes them) lands in the report's test
-    names: the report stays well-formed XML, and owner-only even over an old 0644 file."""
+    names: the report stays well-formed XML, and owner-only even over an old 0644 file. (A tool
+    name with them names no tool, and is refused before the call.)"""
     script = tmp_path / "control.toml"
     script.write_text(
         'scenario = "a1_taxi_bogota"\n'
         "[[turns]]\n"
         'say = "Buenas tardes, muy bien."\n'
         'expect.reply = "\\u001b\\u0007\\u0000"\n'
-        'expect.tool = "quiz\\u001b[2J"\n',
+        'expect.tool = "grade_lesson"\n',
         encoding="utf-8",
     )
     junit = tmp_path / "report.xml"
@@ -111,7 +112,7 @@ def test_a_junit_report_with_control_characters_is_well_formed_and_private(
     names = [case.get("name") for case in suite.iter("testcase")]
     assert names == [
         "turn 1 ('Buenas tardes, muy bien.'): reply matches //",
-        "turn 1 ('Buenas tardes, muy bien.'): tutor calls quiz[2J",
+        "turn 1 ('Buenas tardes, muy bien.'): tutor calls grade_lesson",
     ]
     assert suite.get("failures") == "2"
     assert stat.S_IMODE(junit.stat().st_mode) == 0o600
