@@ -191,7 +191,7 @@ def test_bare_event_logs_replay_without_timing(
     events = [r.event for r in read_log(recorded[0]) if isinstance(r.event, dict)]
     bare = tmp_path / "bare.jsonl"
     bare.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), "utf-8")
-    code, out, err = run_replay(capsys, str(bare), "--headless")
+    code, out, err = run_replay(capsys, str(bare), "--headless", "--speed", "1")
     assert code == 0
     assert said_lines(out, "Tutor") == [
         line.replace("Jairo: ", "Tutor: ") for line in said_lines(recorded[1])

@@ -153,24 +153,22 @@ class ProgressStore:
         target = len(schema.MIGRATIONS)
         if self._version() == target:
             return
-        while True:
-            # The version is read again under the write lock: another process may have
-            # upgraded the file since, and a migration must never run twice.
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                version = self._version()
-                self._refuse_unknown(version)
-                if version == target:
-                    self._db.execute("COMMIT")
-                    return
-                for statement in schema.statements(schema.MIGRATIONS[version]):
+        # The version is read again under the write lock: another process may have upgraded
+        # the file since, and a migration must never run twice. Every pending migration runs
+        # in the one transaction: a new file is written once, and an upgrade is all or nothing.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version()
+            self._refuse_unknown(version)
+            for step in range(version, target):
+                for statement in schema.statements(schema.MIGRATIONS[step]):
                     self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {version + 1}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+            self._db.execute(f"PRAGMA user_version = {target}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def _require_session(self, session_id: int) -> None:
         row = self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
