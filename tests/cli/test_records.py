@@ -44,6 +44,7 @@ def test_scripted_runs_are_left_out_of_progress_unless_all(tutor_home: Path) -> 
     progress = tutor("progress")
     assert progress.returncode == 0, progress.stderr
     assert progress.stdout.startswith("No progress yet")
+    assert "2 scripted sessions are left out: --all shows them." in progress.stdout
     assert json.loads(tutor("progress", "--json").stdout) == []
     (row,) = json.loads(tutor("progress", "--all", "--json").stdout)
     assert (row["attempts"], row["unfinished"], row["graded"]) == (2, 2, 0)
@@ -57,6 +58,7 @@ def test_progress_lists_a_scenarios_sessions_with_whole_log_paths(tutor_home: Pa
     hidden = tutor("progress", "a1_taxi_bogota")
     assert hidden.returncode == 0, hidden.stderr
     assert hidden.stdout.startswith("No sessions of a1_taxi_bogota yet")
+    assert "1 scripted session is left out: --all shows them." in hidden.stdout
     narrow = tutor("progress", "a1_taxi_bogota", "--all", env={"COLUMNS": "40"})
     assert narrow.returncode == 0, narrow.stderr
     header, _rule, line = narrow.stdout.splitlines()[:3]

@@ -108,15 +108,18 @@ def progress(
     # written (a read-only disk, a backup) still shows what it holds.
     store = ProgressStore.for_reading()
     rows: list[dict[str, Any]] = []
+    hidden = 0  # scripted sessions left out
     if store is not None:
         with store:
             if scenario_id is None:
                 rows = progress_rows(store, titles, include_scripted=everything)
             else:
                 rows = session_rows(store, scenario_id, include_scripted=everything)
+            if not everything:
+                hidden = store.count_sessions("scripted", scenario_id)
     if scenario_id is None:
-        print_progress(rows, as_json)
+        print_progress(rows, as_json, hidden)
         return
     if not rows and scenario_id not in titles:
         catalogue.get(scenario_id)  # unknown, never played: says which ids are near
-    print_sessions(scenario_id, rows, as_json)
+    print_sessions(scenario_id, rows, as_json, hidden)

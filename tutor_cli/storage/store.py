@@ -366,6 +366,14 @@ class ProgressStore:
             for row in rows
         ]
 
+    def count_sessions(self, kind: SessionKind, scenario: str | None = None) -> int:
+        """How many sessions of `kind` there are (of `scenario`, if given)."""
+        where, params = _where(scenario, include_scripted=True)
+        clause = f"{where} AND s.kind = ?" if where else "WHERE s.kind = ?"
+        query = f"SELECT count(*) FROM sessions s {clause}"
+        (number,) = self._db.execute(query, (*params, kind)).fetchone()
+        return int(number)
+
     def progress(self, *, include_scripted: bool = False) -> list[ScenarioProgress]:
         """One row per scenario practised, the most recently practised first (see
         `scenario_progress` for what counts). Scripted sessions are left out unless

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from tutor_cli.storage.store import ProgressStore
-from tutor_cli.views.numbers import count
+from tutor_cli.views.numbers import count, count_of
 from tutor_cli.views.results import quiz_text
 from tutor_cli.views.table import format_table
 
@@ -93,14 +93,26 @@ def _print_json(rows: list[dict[str, Any]]) -> None:
     print(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
-def print_progress(rows: list[dict[str, Any]], as_json: bool) -> None:
-    """Print `progress_rows` output: JSON, a table, or one line saying how to begin."""
+def print_progress(rows: list[dict[str, Any]], as_json: bool, hidden: int = 0) -> None:
+    """Print `progress_rows` output: JSON, a table, or one line saying how to begin; `hidden`
+    scripted sessions left out are said to be, so they are not thought lost."""
     if as_json:
         _print_json(rows)
         return
     if not rows:
         print(NO_PROGRESS)
-        return
+    else:
+        _print_table(rows)
+    _say_hidden(hidden)
+
+
+def _say_hidden(hidden: int) -> None:
+    if hidden:
+        verb = "is" if hidden == 1 else "are"
+        print(f"{count_of(hidden, 'scripted session')} {verb} left out: --all shows them.")
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
     headers = ("scenario", "title", "attempts", "unfinished", "best", "avg", "last", "last date")
     cells = [
         (
@@ -126,14 +138,18 @@ def result_text(finished: bool | None, score: float | None) -> str:
     return "not graded" if score is None else f"{score:g}"
 
 
-def print_sessions(scenario: str, rows: list[dict[str, Any]], as_json: bool) -> None:
+def print_sessions(
+    scenario: str, rows: list[dict[str, Any]], as_json: bool, hidden: int = 0
+) -> None:
     """Print `session_rows` output: JSON, or a table whose log paths are whole (a long one
-    wraps rather than being cut, so it can be copied into `tutor replay`)."""
+    wraps rather than being cut, so it can be copied into `tutor replay`); `hidden` scripted
+    sessions left out are said to be."""
     if as_json:
         _print_json(rows)
         return
     if not rows:
         print(f"No sessions of {scenario} yet: start one with `tutor call {scenario}`.")
+        _say_hidden(hidden)
         return
     kinds = any(row["kind"] != "live" for row in rows)
     headers = ("started", *(("kind",) if kinds else ()), "engine", "result", "quiz", "log")
@@ -150,3 +166,4 @@ def print_sessions(scenario: str, rows: list[dict[str, Any]], as_json: bool) -> 
     ]
     print(format_table(headers, cells))
     print("\nPlay one back with: tutor replay LOG")
+    _say_hidden(hidden)
