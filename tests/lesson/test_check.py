@@ -42,3 +42,19 @@ def test_check_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         f"tutor: {answers}: 'no_such_step' is not a step of a1_taxi_bogota"
     )
     assert tutor("check", "nope").returncode == 2
+
+
+def test_check_a_folder_reports_every_file_even_after_a_bad_one(tmp_path: Path) -> None:
+    good = json.loads((SCENARIOS / "a1_taxi_bogota.json").read_text(encoding="utf-8"))
+    (tmp_path / "a1_taxi_bogota.json").write_text(json.dumps(good), encoding="utf-8")
+    (tmp_path / "aa_broken.json").write_text('{"id": "aa_broken"}', encoding="utf-8")
+    result = tutor("check", str(tmp_path))
+    assert result.returncode == 1
+    assert f"✗ {tmp_path / 'aa_broken.json'}: field 'title'" in result.stdout
+    assert "a1_taxi_bogota: ok" in result.stdout  # checked after the bad file
+
+
+def test_every_shipped_scenario_passes_the_check() -> None:
+    result = tutor("check", str(SCENARIOS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": ok (") == len(list(SCENARIOS.glob("*_*.json")))

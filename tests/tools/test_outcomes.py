@@ -46,6 +46,21 @@ def test_our_own_outputs_give_typed_effects() -> None:
 def test_other_clients_quiz_outputs_are_understood(output: str) -> None:
     effect = read_outcome("trigger_quiz", output).effect
     assert isinstance(effect, QuizAnswered) and (effect.correct, effect.questions) == (2, 5)
+    assert not effect.skipped
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        '{"ok": true, "skipped": true, "quiz": {"correct": 0, "questions": 4, "skipped": true}}',
+        '{"ok": true, "stored": {"correct": 0, "questions": 4, "skipped": true}}',
+        '{"correct": 0, "total": 4, "skipped": true}',
+    ],
+)
+def test_a_skipped_quiz_is_read_as_skipped(output: str) -> None:
+    effect = read_outcome("trigger_quiz", output).effect
+    assert isinstance(effect, QuizAnswered) and effect.skipped
+    assert (effect.correct, effect.questions) == (0, 4)
 
 
 @pytest.mark.parametrize(

@@ -40,10 +40,12 @@ class WavSpeaker:
     """Writes exactly what a sound card would have played, silence included, to a WAV file.
 
     A clock task reads one 20 ms block per 20 ms of wall time (catching up after a late wake),
-    so the file's timeline is the call's timeline.
+    so the file's timeline is the call's timeline. With no `path` nothing is written, but the
+    tutor's voice is still played out on that clock (a mic file with no speaker), so replies
+    end and interruptions are measured as with a sound card.
     """
 
-    def __init__(self, buffer: JitterBuffer, path: Path) -> None:
+    def __init__(self, buffer: JitterBuffer, path: Path | None) -> None:
         self.buffer = buffer
         self.path = path
         self._task: asyncio.Task[None] | None = None
@@ -52,6 +54,9 @@ class WavSpeaker:
         self.blocks = 0
 
     async def start(self) -> None:
+        if self.path is None:
+            self._task = asyncio.create_task(self._clock())
+            return
         try:
             # The tutor's voice is part of the conversation: readable by its owner only.
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -67,13 +72,14 @@ class WavSpeaker:
         self._task = asyncio.create_task(self._clock())
 
     async def _clock(self) -> None:
-        assert self._wav is not None
         started = time.monotonic()
         block_s = FRAME_SAMPLES / RATE
         while True:
             due = int((time.monotonic() - started) / block_s) + 1
             while self.blocks < due:
-                self._wav.writeframes(self.buffer.read(FRAME_SAMPLES).tobytes())
+                block = self.buffer.read(FRAME_SAMPLES)
+                if self._wav is not None:
+                    self._wav.writeframes(block.tobytes())
                 self.blocks += 1
             await asyncio.sleep(started + self.blocks * block_s - time.monotonic())
 

@@ -56,7 +56,7 @@ from tutor_cli.lesson.updates import (
 from tutor_cli.realtime.connection import Connection
 from tutor_cli.realtime.conversation import Conversation
 from tutor_cli.realtime.endpoint import Endpoint, resolve_endpoint
-from tutor_cli.realtime.pricing import cost_usd
+from tutor_cli.realtime.pricing import engine_cost
 from tutor_cli.storage.eventlog import EventLogWriter
 from tutor_cli.storage.local_records import (
     CallEnded,
@@ -107,11 +107,11 @@ class Call:
             + list(self.endpoint.secrets if self.endpoint else ())
         )
         model = self.endpoint.model if self.endpoint else "offline"
-        self.conversation = Conversation(model)
+        self.conversation = Conversation(model, billed=bool(self.endpoint and self.endpoint.bills))
         self.summary = CallSummary(
             scenario.id,
             scenario.title,
-            self.endpoint.engine if self.endpoint else "offline",
+            self.endpoint.name if self.endpoint else "offline",
             model,
             datetime.now(UTC),
         )
@@ -145,6 +145,7 @@ class Call:
         self.abandoned_replies = 0  # replies given up on after the engine went silent
         self._skipped_reported = False  # malformed events: told once, each one logged
         self._hurry = asyncio.Event()  # end at once: stop waiting for the tutor
+        self.grade_forced = False  # the ending asked for the grade (see `ended_early`)
 
     def _frame(self, direction: str, event: dict[str, Any] | str) -> None:
         if self.frame_listener is not None:
@@ -259,14 +260,14 @@ class Call:
         self.log = EventLogWriter.create(
             sessions_dir(),
             scenario=self.scenario.id,
-            engine=self.endpoint.engine,
+            engine=self.endpoint.name,
             model=self.endpoint.model,
             secrets=self.redact.secrets,
             keep_mic_audio=self.settings.keep_mic_audio,
             on_failure=self._not_saved,
         )
         self.summary.log_path = self.log.path
-        self.progress.open(self.summary)
+        self.progress.open(self.summary, scripted=self.settings.scripted)
         connection = Connection(
             self.endpoint,
             self.log,
@@ -416,6 +417,13 @@ class Call:
         return self.summary
 
     @property
+    def ended_early(self) -> bool:
+        """The learner ended the lesson before it was over: the call's own ending had to ask
+        for the grade (ctrl+q, a signal, the last line given), or no grade came at all. The
+        one place this is decided, so it can come to weigh the lesson's steps as well."""
+        return self.grade_forced or self.summary.grade is None
+
+    @property
     def hurried(self) -> bool:
         """Told to end at once (`hurry`)."""
         return self._hurry.is_set()
@@ -431,8 +439,11 @@ class Call:
             await self._engine.stop()
             self._engine = None
         self.summary.duration_s = time.monotonic() - self._started
+        self.summary.finished = not self.ended_early
         if self.summary.cost_usd is None:
-            self.summary.cost_usd = cost_usd(self.summary.model, self.summary.usage)
+            self.summary.cost_usd = engine_cost(
+                self.summary.engine, self.summary.model, self.summary.usage
+            )
         self.progress.close(self.summary)
         self._note(CallEnded(self.summary.failure))
         if self.log is not None:

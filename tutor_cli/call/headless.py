@@ -281,7 +281,9 @@ def run_headless(
             return quiz_lines.popleft()
         return await prompt.ask("answer> ") if prompt else None
 
-    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer)
+    # At the `you>` prompt the terminal has shown the line as it was typed: once is enough.
+    at_prompt = script is None and lines is None
+    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer, echo_typed=not at_prompt)
 
     async def run() -> int:
         nonlocal prompt
@@ -307,7 +309,7 @@ def run_headless(
                 prompt = Prompt()
             turns = prompt.turns() if prompt is not None else from_lines(lines or deque())
             summary = await lesson(call, until(turns, stop), stop=stop)
-            view.summary(summary)
+            view.summary(summary, scenario.goals)
             return 1 if summary.failure else 0
 
     return asyncio.run(run())
@@ -334,7 +336,7 @@ async def _scripted(
     summary = await lesson(call, turns, check, stop)
     report.failure = summary.failure
     report.checks += check_end(script.end, recorder.all_tools)
-    view.summary(summary)
+    view.summary(summary, call.scenario.goals)
     print_report(view.console, report)
     if junit is not None:
         write_junit(report, junit, time.monotonic() - started)

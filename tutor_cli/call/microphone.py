@@ -58,6 +58,8 @@ class Microphone:
         else:
             push_to_talk = self.settings.push_to_talk
             self.mode = AudioMode("push_to_talk" if push_to_talk else "voice")
+            if self.voice.missing is not None:
+                self._show(Notice(self.voice.missing, "warning"))
         self._show(self.mode)
 
     def start(self) -> None:

@@ -37,12 +37,20 @@ def devices(as_json: JsonFlag = False) -> None:
     from tutor_cli.views.devices import device_table
 
     Console(highlight=False).print(device_table(found))
-    print("Choose with: tutor call ID --input-device N --output-device N (an index or a name part)")
+    print(
+        "Choose with: tutor call SCENARIO --input-device N --output-device N "
+        "(an index or a name part)"
+    )
 
 
 def doctor(
     engine: Annotated[
-        str, typer.Option(envvar="TUTOR_ENGINE", help="The engine to check, as for 'tutor call'.")
+        str,
+        typer.Option(
+            envvar="TUTOR_ENGINE",
+            metavar="ENGINE",
+            help="The engine to check, as for 'tutor call'.",
+        ),
     ] = "auto",
 ) -> None:
     """Check what a call needs: PortAudio, devices, the API key (never shown), the engine."""
@@ -55,24 +63,34 @@ def doctor(
 
 def serve(
     host: Annotated[
-        str, typer.Option(help="Address to bind. Anything but loopback exposes the engine.")
+        str,
+        typer.Option(
+            metavar="ADDRESS", help="Address to bind. Anything but loopback exposes the engine."
+        ),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on (0 picks a free one).")
+    ] = 8765,
     scenario: Annotated[
         str | None,
         typer.Option(
-            "--scenario", help="Scenario for connections that name none with ?scenario=ID."
+            "--scenario",
+            metavar="SCENARIO",
+            help="Scenario for connections that name none with ?scenario=SCENARIO.",
         ),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(help="Refuse connections without 'Authorization: Bearer TOKEN'."),
+        typer.Option(
+            metavar="TOKEN", help="Refuse connections without 'Authorization: Bearer TOKEN'."
+        ),
     ] = None,
     pace: Annotated[
         float,
         typer.Option(
+            metavar="FACTOR",
             help="Stream speech this many times faster than real time after a 1 s lead "
-            "(0: as fast as it is made)."
+            "(0: as fast as it is made).",
         ),
     ] = 4.0,
     scenarios: ScenarioDirs = None,

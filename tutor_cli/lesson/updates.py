@@ -305,6 +305,9 @@ class CallSummary:
     cost_usd: float | None = None
     log_path: Path | None = None
     failure: str | None = None
+    # Whether the lesson reached its end (False: the learner ended it early); None when not
+    # known (a replay, a call still going).
+    finished: bool | None = None
 
     def take(self, effect: ToolEffect | None) -> None:
         """What a tool did to the lesson: the latest grade and quiz result are the lesson's."""

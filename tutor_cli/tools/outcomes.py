@@ -33,11 +33,13 @@ class GradeRecorded:
 
 @dataclass(frozen=True)
 class QuizAnswered:
-    """`trigger_quiz` was answered: how many right of how many, and the result as stored."""
+    """`trigger_quiz` came back: how many right of how many, and the result as stored;
+    `skipped` when the learner answered none of it (so the 0 right is no score)."""
 
     correct: int
     questions: int
     stored: dict[str, Any]
+    skipped: bool = False
 
 
 ToolEffect = GradeRecorded | QuizAnswered
@@ -100,15 +102,19 @@ def _grade_effect(result: dict[str, Any]) -> GradeRecorded | None:
 
 def _quiz_effect(result: dict[str, Any]) -> QuizAnswered | None:
     """Our own output keeps the score under `quiz` and the stored row under `stored`; other
-    clients send `correct` with `questions` (or `total`) at the top level."""
+    clients send `correct` with `questions` (or `total`) at the top level. A quiz the learner
+    skipped says `"skipped": true` at the top level or beside its score."""
     stored = result.get("stored") if isinstance(result.get("stored"), dict) else None
     for where in (stored, result.get("quiz"), result):
         if not isinstance(where, dict):
             continue
         correct, total = where.get("correct"), where.get("questions", where.get("total"))
         if _count(correct) and _count(total):
+            skipped = result.get("skipped") is True or where.get("skipped") is True
             kept = stored if stored is not None else {"correct": correct, "questions": total}
-            return QuizAnswered(correct, total, kept)
+            if skipped:
+                kept = {**kept, "skipped": True}  # what a summary of it reads
+            return QuizAnswered(correct, total, kept, skipped)
     return None
 
 

@@ -15,27 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tutor_cli.tools.quiz import (
-    LETTERS,
-    Question,
-    Quiz,
-    check_answer,
-    picked_choice,
-    spelling,
-)
+from tutor_cli.tools.quiz import LETTERS, Quiz, check_answer, chosen, expected, spelling
 from tutor_cli.views.literal import printable
-
-
-def chosen(question: Question, given: str) -> str:
-    """A choice question answered by number or letter: the choice itself; else `given`."""
-    return picked_choice(question, given) or given.strip()
-
-
-def expected(question: Question) -> str:
-    if question.kind == "choice" and question.answer in question.choices:
-        return f"{LETTERS[question.choices.index(question.answer)]}) {question.answer}"
-    return question.answer
-
 
 KEYS = Text("Enter: check the answer · Esc: skip the rest", style="dim")
 KEYS_DONE = Text("Enter or Esc: send the result to the tutor", style="dim")
