@@ -418,10 +418,10 @@ class Call:
 
     @property
     def ended_early(self) -> bool:
-        """The learner ended the lesson before it was over: the call's own ending had to ask
-        for the grade (ctrl+q, a signal, the last line given), or no grade came at all. The
-        one place this is decided, so it can come to weigh the lesson's steps as well."""
-        return self.grade_forced or self.summary.grade is None
+        """The learner ended the lesson before it was over: no grade came, or the call's own
+        ending had to ask for it (ctrl+q, a signal, the last line given) before the learner
+        was through the lesson's steps."""
+        return self.summary.grade is None or (self.grade_forced and not self.lesson.finished)
 
     @property
     def hurried(self) -> bool:
