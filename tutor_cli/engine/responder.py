@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from tutor_cli.engine.client_events import Event
-from tutor_cli.engine.protocol import Cancel, EngineProtocol, Output, Respond, Transcribe
+from tutor_cli.engine.jobs import Cancel, Output, Respond, Transcribe
+from tutor_cli.engine.protocol import EngineProtocol
 from tutor_cli.engine.recognizer import can_transcribe, transcribe
 from tutor_cli.engine.streaming import Message, Response
 from tutor_cli.engine.tts import Synthesizer
@@ -147,6 +148,12 @@ class Responder:
                     case _:
                         assert_never(move)
             await self._deliver(self.protocol.response_finished(response))
+        except Exception as exc:
+            if exc is self._send_error:
+                raise  # the client is gone: there is no one to tell
+            # The voice or a step broke down: the client still gets its response.done.
+            log.error("response %s failed", response.id, exc_info=exc)
+            await self._deliver(self.protocol.response_failed(response))
         finally:
             self.protocol.response_closed(response)
 

@@ -28,6 +28,7 @@ from tutor_cli.lesson.catalogue import Catalogue
 from tutor_cli.lesson.scenario import Scenario, load_scenario
 
 PATH = "/v1/realtime"
+MAX_FRAME_BYTES = 16 * 2**20
 log = logging.getLogger("tutor.engine")
 
 
@@ -82,7 +83,13 @@ class OfflineEngine:
                 self.host,
                 self.port,
                 process_request=self._check_request,
-                max_size=None,
+                # A frame over the limit is refused from its header, before its payload is
+                # read: close code 1009, with a reason naming both sizes.
+                max_size=MAX_FRAME_BYTES,
+                # No permessage-deflate: one socket read of compressed silence inflates to
+                # thousands of frames at once (+16 MB of memory for a burst of appends),
+                # and on a local link compression saves nothing.
+                compression=None,
             )
         except OSError as exc:
             raise BadInput(
