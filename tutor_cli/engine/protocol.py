@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from tutor_cli.engine.arguments import declared_tools
 from tutor_cli.engine.client_events import ClientError, Event, optional, required
 from tutor_cli.engine.input_audio import InputAudio
 from tutor_cli.engine.items import checked_message, public
@@ -385,10 +386,6 @@ class EngineProtocol(ResponseStreaming):
             )
         return self._start_response(params)
 
-    def _tool_names(self, params: Event) -> frozenset[str]:
-        tools = params.get("tools", self.session.get("tools") or [])
-        return frozenset(t["name"] for t in tools if isinstance(t, dict) and "name" in t)
-
     def _response_cancel(self, event: Event) -> list[Output]:
         wanted = optional(event, "response_id", str)
         if self.response is None or wanted not in (None, self.response.id):
@@ -408,18 +405,20 @@ class EngineProtocol(ResponseStreaming):
         return [Cancel(response)]
 
     def _cue(self, params: Event) -> Cue:
-        names = self._tool_names(params)
+        tools = declared_tools(params.get("tools", self.session.get("tools") or []))
+        names = sorted(tools)
         choice = params.get("tool_choice", self.session.get("tool_choice", "auto"))
         forced = None
         if isinstance(choice, dict):
-            forced = choice.get("name")
+            named = choice.get("name")
+            forced = named if isinstance(named, str) and named in tools else None
         elif choice == "required" and names:
             preferred = "grade_lesson" if self.tutor.finished else "trigger_quiz"
-            forced = preferred if preferred in names else sorted(names)[0]
+            forced = preferred if preferred in tools else names[0]
         cue = Cue(
             learner=self._learner,
             tool_results=self._tool_results,
-            tools=frozenset() if choice == "none" else names,
+            tools={} if choice == "none" else tools,
             forced_tool=forced,
             instructions=params.get("instructions"),
         )
