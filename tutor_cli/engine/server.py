@@ -96,6 +96,9 @@ class OfflineEngine:
                 self._connection,
                 self.host,
                 self.port,
+                # Base64 audio deflates only to about three quarters, and deflating every delta
+                # cost the loop more than sending it: other sessions' first audio waited.
+                compression=None,
                 process_request=self._check_request,
                 max_size=None,
             )
