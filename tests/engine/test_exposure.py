@@ -4,6 +4,7 @@ environment), the origins a browser may call it from, and which addresses it bin
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.cli_runner import tutor
+from tests.conformance import assert_server_event
 from tests.conftest import REPO
 from tests.engine.probe import Probe
 from tests.engine.test_server import with_engine
@@ -149,7 +151,9 @@ def test_the_token_can_come_from_the_environment() -> None:
         with pytest.raises(InvalidStatus, match="401"):
             await connect(url)
         async with connect(url, **bearer("from-env")) as ws:
-            assert "session.created" in str(await ws.recv())
+            greeting = json.loads(await ws.recv())
+            assert_server_event(greeting)
+            assert greeting["type"] == "session.created"
 
     try:
         asyncio.run(asyncio.wait_for(body(), 60))

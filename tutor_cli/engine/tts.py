@@ -168,8 +168,8 @@ class _Espeak:
 
 class VoiceTurns:
     """Whose piece espeak-ng speaks next: the first piece of an utterance before any later
-    piece, and otherwise first come, first served. A new reply so waits for the other
-    replies' first pieces and one piece in progress, never for whole sentences."""
+    piece, and otherwise first come, first served. A reply's first words so wait for one
+    piece in progress and the first pieces asked for before them, never for whole sentences."""
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
