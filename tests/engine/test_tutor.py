@@ -9,8 +9,9 @@ import pytest
 from tests.conftest import SCENARIOS, shipped_ids
 from tutor_cli.engine.tutor import CallTool, Cue, Say, ScriptedTutor, matches
 from tutor_cli.lesson.scenario import load_scenario
+from tutor_cli.tools.specs import TOOL_SPECS
 
-TOOLS = frozenset({"grade_lesson", "trigger_quiz"})
+TOOLS = {name: spec["parameters"] for name, spec in TOOL_SPECS.items()}
 
 
 def tutor_for(scenario_id: str = "a1_taxi_bogota") -> ScriptedTutor:
@@ -157,6 +158,13 @@ def test_forced_tool_and_instructions() -> None:
     ]
 
 
+def test_a_forced_tool_that_is_not_declared_is_not_called() -> None:
+    tutor = tutor_for()
+    only_grade = {"grade_lesson": TOOLS["grade_lesson"]}
+    moves = tutor.respond(Cue(learner=["hola"], tools=only_grade, forced_tool="trigger_quiz"))
+    assert moves and not any(isinstance(m, CallTool) for m in moves)
+
+
 def test_no_tools_allowed_means_no_tool_calls() -> None:
     tutor = tutor_for()
     for step in tutor.scenario.steps:
@@ -171,3 +179,30 @@ def test_same_inputs_same_lesson() -> None:
         return [turn(tutor, text) for text in ["bonjour", "", "j'ai raté ma correspondance", None]]
 
     assert run() == run()
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [
+        ('{"correct": 2, "total": 4}', "Resultado del quiz: 2/4."),
+        ('{"score": 3, "total": 5}', "Resultado del quiz: 3/5."),
+        ('{"score": "3/4"}', "Resultado del quiz: 3/4."),
+        ('{"answered": [{"correct": true}, {"correct": false}, {"correct": true}]}', "2/3."),
+        ('{"status": "shown"}', "Gracias por hacer el quiz."),
+        ("the learner closed the quiz", "Gracias por hacer el quiz."),
+        ('{"ok": false, "error": "no screen"}', "Gracias por hacer el quiz."),
+        ('{"score": 0.75}', "Gracias por hacer el quiz."),
+    ],
+)
+def test_a_quiz_result_of_any_shape_is_told_or_thanked_for(output: str, said: str) -> None:
+    tutor = tutor_for()
+    moves = tutor.respond(Cue(tool_results=[("trigger_quiz", output)], tools=TOOLS))
+    assert said in spoken(moves) and "?." not in spoken(moves)
+
+
+def test_instructions_from_any_client_are_read_in_linear_time() -> None:
+    # Python's re took 12 s over 64,000 characters of unclosed `say «`, quadratically more
+    # beyond; the tutor reads instructions with RE2.
+    tutor = tutor_for()
+    moves = tutor.respond(Cue(tools=TOOLS, instructions="say «ab " * 100_000))
+    assert moves == [Say(tutor.scenario.steps[0].tutor)]

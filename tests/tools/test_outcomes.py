@@ -41,6 +41,12 @@ def test_our_own_outputs_give_typed_effects() -> None:
         '{"correct": 2, "total": 5}',
         '{"correct": 2, "questions": 5}',
         '{"quiz": {"correct": 2, "questions": 5}}',
+        '{"score": 2, "total": 5}',
+        '{"score": 2, "out_of": 5}',
+        '{"score": "2/5"}',
+        '{"result": "2 / 5"}',
+        '{"answered": [{"correct": true}, {"correct": false}, {"correct": true}, false, false]}',
+        '{"answers": [{"is_correct": true}, {"is_correct": false}, {"correct": true}, {}, {}]}',
     ],
 )
 def test_other_clients_quiz_outputs_are_understood(output: str) -> None:
@@ -71,6 +77,11 @@ def test_a_skipped_quiz_is_read_as_skipped(output: str) -> None:
         '{"ok": true}',
         '{"stored": {"score": "high"}}',
         '{"correct": -1, "total": 2}',
+        '{"correct": 3, "total": 2}',
+        '{"score": 0.75}',
+        '{"score": "5/4"}',
+        '{"answered": 4}',
+        '{"answered": []}',
         "[" * 100_000,
     ],
 )

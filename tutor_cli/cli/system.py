@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
-from tutor_cli.errors import BadInput
+from tutor_cli.errors import BadInput, warn
 from tutor_cli.lesson.catalogue import check_scenario_id
 
 
@@ -65,7 +65,9 @@ def serve(
     host: Annotated[
         str,
         typer.Option(
-            metavar="ADDRESS", help="Address to bind. Anything but loopback exposes the engine."
+            metavar="ADDRESS",
+            help="Address to bind. Anything but loopback exposes the engine, and needs a token "
+            "(or --insecure).",
         ),
     ] = "127.0.0.1",
     port: Annotated[
@@ -82,9 +84,27 @@ def serve(
     token: Annotated[
         str | None,
         typer.Option(
-            metavar="TOKEN", help="Refuse connections without 'Authorization: Bearer TOKEN'."
+            metavar="TOKEN",
+            envvar="TUTOR_SERVE_TOKEN",
+            help="Refuse connections without 'Authorization: Bearer TOKEN'. Prefer the "
+            "environment variable: other users can read command lines.",
         ),
     ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin",
+            metavar="ORIGIN",
+            help="A web origin (https://host[:port]) whose pages may connect, besides loopback "
+            "ones (repeatable). Clients that are not browsers send none and are not affected.",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure", help="Allow binding beyond loopback without a token (anyone may connect)."
+        ),
+    ] = False,
     pace: Annotated[
         float,
         typer.Option(
@@ -104,7 +124,26 @@ def serve(
         raise BadInput(f"--pace: {pace:g} must be 0 or more")
     import asyncio
 
-    from tutor_cli.engine.server import OfflineEngine
+    from tutor_cli.engine.server import OfflineEngine, loopback_host, normalise_origin
+
+    token = token or None  # an empty TUTOR_SERVE_TOKEN is no token
+    if token is not None and any(ord(c) < 32 or ord(c) == 127 for c in token):
+        raise BadInput("--token: contains a control character, which no header can carry")
+    origins = []
+    for origin in allow_origin or []:
+        try:
+            origins.append(normalise_origin(origin))
+        except ValueError as exc:
+            raise BadInput(f"--allow-origin: {exc}") from None
+    if not loopback_host(host) and token is None:
+        if not insecure:
+            raise BadInput(
+                f"--host {host}: reaches beyond this machine; set a token "
+                "(TUTOR_SERVE_TOKEN or --token), or pass --insecure to let anyone connect"
+            )
+        warn(
+            f"listening on {host} without a token (--insecure): anyone who can reach it can use it"
+        )
 
     async def run() -> None:
         engine = OfflineEngine(
@@ -114,6 +153,7 @@ def serve(
             token=token,
             scenario_dirs=scenarios or [],
             pace=pace,
+            allowed_origins=origins,
         )
         await engine.start()
         print(f"offline engine listening on {engine.url}", flush=True)

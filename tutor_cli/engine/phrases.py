@@ -21,6 +21,7 @@ class Phrases:
     did_not_catch: str  # a spoken turn the engine could not transcribe
     one_way: str  # followed by the model answer, after an unchecked spoken turn
     quiz_result: str  # takes {score}
+    quiz_done: str  # after a quiz whose result the tutor cannot read
     farewell: str
     lesson_over: str
 
@@ -36,6 +37,7 @@ PHRASES: dict[str, Phrases] = {
         did_not_catch="Le escuché.",
         one_way="Se puede decir así:",
         quiz_result="Resultado del quiz: {score}. ¡Buen trabajo!",
+        quiz_done="Gracias por hacer el quiz. ¡Buen trabajo!",
         farewell="¡Muchas gracias por la clase! ¡Hasta pronto!",
         lesson_over="La lección ya terminó. ¡Hasta pronto!",
     ),
@@ -49,6 +51,7 @@ PHRASES: dict[str, Phrases] = {
         did_not_catch="Je vous ai entendu.",
         one_way="On peut dire :",
         quiz_result="Résultat du quiz : {score}. Bon travail !",
+        quiz_done="Merci d'avoir fait le quiz. Bon travail !",
         farewell="Merci beaucoup pour cette leçon ! À bientôt !",
         lesson_over="La leçon est terminée. À bientôt !",
     ),
@@ -62,6 +65,7 @@ PHRASES: dict[str, Phrases] = {
         did_not_catch="Ich habe Sie gehört.",
         one_way="Man kann sagen:",
         quiz_result="Ergebnis des Quiz: {score}. Gute Arbeit!",
+        quiz_done="Danke, dass Sie das Quiz gemacht haben. Gute Arbeit!",
         farewell="Vielen Dank für die Stunde! Bis bald!",
         lesson_over="Die Lektion ist zu Ende. Bis bald!",
     ),
@@ -75,6 +79,7 @@ PHRASES: dict[str, Phrases] = {
         did_not_catch="L'ho sentita.",
         one_way="Si può dire così:",
         quiz_result="Risultato del quiz: {score}. Bel lavoro!",
+        quiz_done="Grazie per aver fatto il quiz. Bel lavoro!",
         farewell="Grazie mille per la lezione! A presto!",
         lesson_over="La lezione è finita. A presto!",
     ),
@@ -88,6 +93,7 @@ PHRASES: dict[str, Phrases] = {
         did_not_catch="Eu ouvi você.",
         one_way="Dá para dizer assim:",
         quiz_result="Resultado do quiz: {score}. Bom trabalho!",
+        quiz_done="Obrigado por fazer o quiz. Bom trabalho!",
         farewell="Muito obrigado pela aula! Até logo!",
         lesson_over="A aula já terminou. Até logo!",
     ),
@@ -101,6 +107,7 @@ PHRASES: dict[str, Phrases] = {
         did_not_catch="I heard you.",
         one_way="One way to say it:",
         quiz_result="Quiz result: {score}. Well done!",
+        quiz_done="Thank you for doing the quiz. Well done!",
         farewell="Thank you for the lesson! See you soon!",
         lesson_over="The lesson is over. See you soon!",
     ),

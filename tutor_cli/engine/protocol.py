@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from tutor_cli.engine.arguments import declared_tools
 from tutor_cli.engine.client_events import ClientError, Event, parse_frame
 from tutor_cli.engine.client_shapes import check_client_event
 from tutor_cli.engine.input_audio import InputAudio
@@ -405,18 +406,20 @@ class EngineProtocol(ResponseStreaming):
         return [Cancel(response)]
 
     def _cue(self, params: Event) -> Cue:
-        names = self._tool_names(params)
+        tools = declared_tools(params.get("tools", self.session.get("tools") or []))
+        names = sorted(tools)
         choice = params.get("tool_choice", self.session.get("tool_choice", "auto"))
         forced = None
         if isinstance(choice, dict):
-            forced = choice.get("name")
+            named = choice.get("name")
+            forced = named if isinstance(named, str) and named in tools else None
         elif choice == "required" and names:
             preferred = "grade_lesson" if self.tutor.finished else "trigger_quiz"
-            forced = preferred if preferred in names else sorted(names)[0]
+            forced = preferred if preferred in tools else names[0]
         cue = Cue(
             learner=self._learner,
             tool_results=self._tool_results,
-            tools=frozenset() if choice == "none" else names,
+            tools={} if choice == "none" else tools,
             forced_tool=forced,
             instructions=params.get("instructions"),
         )

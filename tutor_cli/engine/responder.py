@@ -38,14 +38,11 @@ _WORD = re.compile(r"\S+\s*")
 log = logging.getLogger("tutor.engine")
 
 
-async def espeak_speech(text: str, language: str, speed: float) -> AsyncGenerator[bytes, None]:
-    """The engine's voice, off the event loop: each chunk is fetched in a worker thread."""
-    chunks = Synthesizer().synthesize(text, language, speed)
-    try:
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            yield chunk
-    finally:
-        await asyncio.to_thread(chunks.close)
+def espeak_speech(text: str, language: str, speed: float) -> AsyncGenerator[bytes, None]:
+    """The engine's voice, off the event loop: espeak speaks in a thread of its own, taking
+    turns with the other sessions' voices piece by piece, and each chunk reaches the loop as
+    it is made."""
+    return Synthesizer().stream(text, language, speed)
 
 
 @dataclass
@@ -203,3 +200,7 @@ class Responder:
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(cancelled.wait(), wait)
+                return
+        # A send rarely waits, and a piece of speech is many deltas: without this, one
+        # session's burst would hold the loop while others' first deltas (and frames) wait.
+        await asyncio.sleep(0)

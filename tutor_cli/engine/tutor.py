@@ -10,9 +10,14 @@ So every lesson ends within 3 x steps learner turns. At the end the tutor calls 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import re2
+
+from tutor_cli.engine.accept import check_patterns, matches
+from tutor_cli.engine.arguments import Percentage, plain, shaped_arguments
 from tutor_cli.engine.phrases import QUIZ_REQUEST, feedback_for, phrases_for
 from tutor_cli.lesson.folding import fold
 from tutor_cli.lesson.scenario import Scenario
@@ -43,8 +48,9 @@ class Cue:
 
     learner: list[str | None] = field(default_factory=list)  # None: spoken, not transcribed
     tool_results: list[tuple[str, str]] = field(default_factory=list)  # (tool name, output)
-    tools: frozenset[str] = frozenset()  # tools the model may call in this response
-    forced_tool: str | None = None
+    # The tools this response may call, as declared: name -> its parameters' JSON Schema.
+    tools: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    forced_tool: str | None = None  # one of `tools`
     instructions: str | None = None  # per-response instructions, if any
 
 
@@ -58,19 +64,19 @@ class StepRecord:
     outcome: Outcome | None = None
 
 
-def matches(patterns: list[str], text: str) -> bool:
-    """Whether a learner turn meets a step (accent-folded or as written)."""
-    folded = fold(text)
-    return any(re.search(p, folded, re.I) or re.search(p, text, re.I) for p in patterns)
-
-
-_SAY = re.compile(r"""\bsay\b\s*:?\s*["“«](?P<text>[^"”»]+)["”»]""", re.I)
+# Run by RE2 too: instructions come from any client, and `re` would take quadratic time over
+# many an unclosed `say «`.
+_SAY = re2.compile(r"""(?i)\bsay\b\s*:?\s*["“«](?P<text>[^"”»]+)["”»]""")
 
 
 class ScriptedTutor:
     """A deterministic tutor for one scenario (or, with none, a generic conversation partner)."""
 
     def __init__(self, scenario: Scenario | None) -> None:
+        """Raises PatternUnsupported for a scenario whose accept patterns the tutor cannot
+        match in linear time (the engine refuses such a scenario when it loads it)."""
+        for step in scenario.steps if scenario else []:
+            check_patterns(step.accept)
         self.scenario = scenario
         language = scenario.language if scenario else "en"
         self.phrases = phrases_for(language)
@@ -90,8 +96,8 @@ class ScriptedTutor:
 
     def respond(self, cue: Cue) -> list[Move]:
         """The tutor's next reply: text to say and/or tools to call, in order."""
-        if cue.forced_tool:
-            return [CallTool(cue.forced_tool, self.arguments_for(cue.forced_tool))]
+        if cue.forced_tool is not None and cue.forced_tool in cue.tools:
+            return [self._call(cue.forced_tool, cue)]
         if cue.instructions:
             asked = self._from_instructions(cue)
             if asked:
@@ -130,7 +136,7 @@ class ScriptedTutor:
             return [Say(said.group("text").strip())]
         for name in sorted(cue.tools):
             if re.search(rf"\b{re.escape(name)}\b", text):
-                return [CallTool(name, self.arguments_for(name))]
+                return [self._call(name, cue)]
         return []
 
     def _after_tools(self, cue: Cue) -> list[Move]:
@@ -140,9 +146,11 @@ class ScriptedTutor:
                 self.graded = True
                 return [Say(self.phrases.farewell)]
             if name == "trigger_quiz":
-                moves = [Say(self.phrases.quiz_result.format(score=_quiz_score(output)))]
+                score = _quiz_score(output)
+                said = self.phrases.quiz_result.format(score=score) if score else None
+                moves = [Say(said or self.phrases.quiz_done)]
         if self.finished and not self.graded and "grade_lesson" in cue.tools:
-            return [*moves, CallTool("grade_lesson", self.arguments_for("grade_lesson"))]
+            return [*moves, self._call("grade_lesson", cue)]
         if not self.finished:
             moves.append(Say(self._current_line()))
         return moves or [Say(self._current_line())]
@@ -151,9 +159,9 @@ class ScriptedTutor:
         """The last step is done: quiz once, then grade, as far as the tools allow."""
         if not self.quizzed and "trigger_quiz" in cue.tools:
             self.quizzed = True
-            return [Say(said), CallTool("trigger_quiz", self.arguments_for("trigger_quiz"))]
+            return [Say(said), self._call("trigger_quiz", cue)]
         if not self.graded and "grade_lesson" in cue.tools:
-            return [Say(said), CallTool("grade_lesson", self.arguments_for("grade_lesson"))]
+            return [Say(said), self._call("grade_lesson", cue)]
         return [Say(f"{said} {self.phrases.farewell}")]
 
     def _learner_turn(self, text: str | None, cue: Cue) -> list[Move]:
@@ -165,7 +173,7 @@ class ScriptedTutor:
             return [Say(f"You said: “{text.strip()}”. Tell me more!")]
         if text is not None and "trigger_quiz" in cue.tools and re.search(QUIZ_REQUEST, fold(text)):
             self.quizzed = True
-            return [CallTool("trigger_quiz", self.arguments_for("trigger_quiz"))]
+            return [self._call("trigger_quiz", cue)]
         if self.finished:
             return [Say(p.lesson_over)]
         step = self.scenario.steps[self.step]
@@ -200,13 +208,35 @@ class ScriptedTutor:
 
     # --- tool arguments -----------------------------------------------------------------------
 
-    def arguments_for(self, name: str) -> dict[str, Any]:
-        """Arguments for a tool call, computed from what happened in the lesson."""
+    def _call(self, name: str, cue: Cue) -> CallTool:
+        """A call of a tool the cue declares, with arguments shaped to its declaration."""
+        return CallTool(name, self.arguments_for(name, cue.tools[name]))
+
+    def arguments_for(self, name: str, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Arguments for a call of `name`, computed from what happened in the lesson and shaped
+        to the parameters `schema` the client declared (None: the tutor's own arguments)."""
+        own: dict[str, Any] = {}
         if name == "grade_lesson":
-            return self.grade()
-        if name == "trigger_quiz":
-            return {"focus": "mixed", "questions": 4}
-        return {}
+            own = {**self.grade()}
+            own["score"] = Percentage(own["score"])  # so a score out of 1 or 10 means the same
+        elif name == "trigger_quiz":
+            own = {"focus": "mixed", "questions": 4}
+        if schema is None:
+            return dict(plain(own))
+        return shaped_arguments(schema, own, self._lesson_facts())
+
+    def _lesson_facts(self) -> dict[str, Any]:
+        """What any tool may be told about the lesson, under the names clients give it."""
+        if self.scenario is None:
+            return {"language": "en"}
+        level = self.scenario.level
+        return {
+            "scenario": self.scenario.id,
+            "topic": self.scenario.title,
+            "language": self.scenario.language,
+            "level": level,
+            "cefr_level": level,
+        }
 
     def grade(self) -> dict[str, Any]:
         """The `grade_lesson` arguments: score, goals met, errors, feedback, next steps."""
@@ -255,7 +285,8 @@ class ScriptedTutor:
         }
 
 
-def _quiz_score(output: str) -> str:
-    """A quiz result as "3/4", from whatever shape of output the client sent."""
+def _quiz_score(output: str) -> str | None:
+    """A quiz result as "3/4", from whatever shape of output the client sent; None when the
+    output says no result the tutor can read."""
     effect = read_outcome("trigger_quiz", output).effect
-    return f"{effect.correct}/{effect.questions}" if isinstance(effect, QuizAnswered) else "?"
+    return f"{effect.correct}/{effect.questions}" if isinstance(effect, QuizAnswered) else None
