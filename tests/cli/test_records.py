@@ -30,7 +30,7 @@ def test_a_headless_call_leaves_its_summary_with_the_replay_command(tutor_home: 
     log = only_log(tutor_home)
     # The learner's lines ran out before the lesson did: the grade it had is no score.
     assert re.search(r"score  unfinished \(graded \d+/100 when it ended\)", summary)
-    assert "goals  ✗ Greet someone politely and say how you are" in summary
+    assert "goals  ✓ Greet someone politely and say how you are" in summary
     assert "✗ Thank someone and say goodbye" in summary
     assert f"log  {log}" in summary
     assert f"replay  tutor replay {shlex.quote(str(log))}" in summary

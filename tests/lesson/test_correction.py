@@ -48,8 +48,10 @@ def test_misses_are_told_apart() -> None:
     def miss(text: str) -> str:
         verdict = judge(scenario, destination, text)
         assert not verdict.met
-        return kind_of_miss(destination, text, verdict)
+        return kind_of_miss(scenario, destination, text, verdict)
 
     assert miss("I want to go to the airport") == "own_language"
     assert miss("Me gusta el fútbol") == "off_topic"
     assert miss("aeropuerto") == "near"  # the place, without the way to ask
+    assert miss("¿Qué hora es?") == "off_topic"
+    assert miss("Vale, gracias.") == "near"  # words of the lesson, not what the step asks

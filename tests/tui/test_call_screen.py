@@ -41,19 +41,22 @@ def test_opening_then_a_typed_turn_and_its_reply() -> None:
             assert app.call_screen.header.state == "connected"
             assert app.focused is app.call_screen.query_one(SayInput)
 
-            await pilot.press(*"Buenas tardes", "enter")
-            await until(pilot, lambda: "You  Buenas tardes" in transcript(app), "the typed turn")
+            await pilot.press(*"Buenas tardes, bien", "enter")
+            await until(
+                pilot, lambda: "You  Buenas tardes, bien" in transcript(app), "the typed turn"
+            )
             await until(pilot, lambda: "¿Para dónde lo llevo?" in transcript(app), "the reply")
             await until(pilot, lambda: app.call.conversation.turns[-1].role == "assistant", "idle")
             lines = transcript(app).splitlines()
-            mine = next(i for i, line in enumerate(lines) if line == "You  Buenas tardes")
+            mine = next(i for i, line in enumerate(lines) if line == "You  Buenas tardes, bien")
             assert lines[mine + 1].startswith("Jairo  ")  # the reply follows the turn
             assert app.call_screen.query_one(SayInput).value == ""
 
             status = app.call_screen.query_one(StatusBar)
             await until(pilot, lambda: status.tokens > 0, "usage")
             text = status.render_status().plain
-            assert "listening" in text and "text only" in text and "/ 60:00" in text
+            # No microphone: nobody listens, it is the learner's turn to type.
+            assert "your turn" in text and "text only" in text and "/ 60:00" in text
             assert "tokens · " in text and "$" not in text  # the offline engine bills nothing
             await app.close_call()
 
@@ -135,7 +138,7 @@ def test_ending_shows_the_summary_then_exits_0_with_log_and_grade(
             app = CallApp(taxi(), OFFLINE, store=store)
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
-                await pilot.press(*"Buenas tardes", "enter")
+                await pilot.press(*"Buenas tardes, bien", "enter")
                 await until(pilot, lambda: "¿Para dónde" in transcript(app), "the reply")
                 await pilot.press(key)
                 assert app.call_screen.phase in ("ending", "ended")

@@ -158,7 +158,7 @@ def test_status_bar_meter_turns_and_modes() -> None:
             app.show(AudioMode("text", reason="no input device found"))
             await pilot.pause(0.05)
             banner = drawn(app.call_screen.query_one("#audio-banner"))
-            assert "text-only" in banner and "no input device found" in banner
+            assert "Text-only call: no input device found" in banner
             await app.close_call()
 
     asyncio.run(main())

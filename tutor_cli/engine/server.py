@@ -22,7 +22,6 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from tutor_cli.engine.accept import PatternUnsupported, check_patterns
 from tutor_cli.engine.protocol import EngineProtocol
 from tutor_cli.engine.responder import Responder, espeak_speech
 from tutor_cli.errors import BadInput
@@ -68,13 +67,7 @@ class OfflineEngine:
         accept patterns cannot be matched in linear time."""
         if scenario_id not in self._scenarios:
             path = self.catalogue.get(scenario_id).path
-            scenario = load_scenario(path)
-            for index, step in enumerate(scenario.steps):
-                try:
-                    check_patterns(step.accept)
-                except PatternUnsupported as exc:
-                    raise BadInput(f"{path.name}: field 'steps[{index}].accept': {exc}") from None
-            self._scenarios[scenario_id] = scenario
+            self._scenarios[scenario_id] = load_scenario(path)
         return self._scenarios[scenario_id]
 
     @property

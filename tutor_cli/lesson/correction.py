@@ -13,8 +13,9 @@ import re
 from typing import Literal
 
 from tutor_cli.lesson.folding import fold
-from tutor_cli.lesson.judgement import Verdict, found
-from tutor_cli.lesson.scenario import Step
+from tutor_cli.lesson.judgement import Verdict
+from tutor_cli.lesson.patterns import found
+from tutor_cli.lesson.scenario import Scenario, Step
 
 Miss = Literal["own_language", "off_topic", "near"]
 
@@ -39,14 +40,30 @@ def fitted(step: Step, text: str, line: str) -> str:
     return line.replace(step.slot.fills, named)
 
 
-def kind_of_miss(step: Step, text: str, verdict: Verdict) -> Miss:
-    """Why a turn missed: in the learner's own language, nothing to do with the step, or
-    close (it has part of what the step asks for, a choice the step knows, or a refused
-    phrase the hint corrects)."""
+def kind_of_miss(scenario: Scenario, step: Step, text: str, verdict: Verdict) -> Miss:
+    """Why a turn missed: in the learner's own language; close (it has part of what the step
+    asks for, a choice the step knows, a refused phrase the hint corrects, or words of the
+    lesson, as "Vale, gracias" has where the price must be asked); or nothing to do with the
+    lesson ("Me gusta el fútbol")."""
     if verdict.reason == "own_language":
         return "own_language"
     if verdict.reason == "rejected" or choice(step, text) is not None:
         return "near"
     if any(found(pattern, text) for pattern in (*step.accept, *step.require)):
         return "near"
-    return "off_topic"
+    return "near" if _words(text) & lesson_words(scenario) else "off_topic"
+
+
+def _words(text: str) -> set[str]:
+    # Words of four letters or more: "el", "de", "la" say nothing of what a turn is about.
+    return {word for word in re.findall(r"\w{4,}", fold(text))}
+
+
+def lesson_words(scenario: Scenario) -> frozenset[str]:
+    """Every word the lesson itself uses: its lines, hints, model answers and vocabulary."""
+    texts = [scenario.opening]
+    for step in scenario.steps:
+        texts += [step.tutor, step.hint, step.model_answer]
+    for item in scenario.vocabulary:
+        texts += [item.term, item.example]
+    return frozenset(word for text in texts for word in _words(text))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tutor_cli.lesson.folding import fold
+from tutor_cli.lesson.patterns import found
 from tutor_cli.lesson.scenario import Scenario, Step
 
 Reason = Literal["met", "empty", "own_language", "no_accept", "missing", "rejected"]
@@ -65,11 +66,6 @@ class Verdict:
     met: bool
     reason: Reason
     pattern: str | None = None  # the pattern missing (`missing`) or matched (`rejected`)
-
-
-def found(pattern: str, text: str) -> bool:
-    """Whether `pattern` is found in `text` as written or folded, case-insensitively."""
-    return bool(re.search(pattern, fold(text), re.I) or re.search(pattern, text, re.I))
 
 
 def _common(language: str, words: list[str]) -> int:

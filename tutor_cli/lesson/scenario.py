@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import SCENARIO_ID, read_json
+from tutor_cli.lesson.patterns import check_pattern
 
 Level = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
 Voice = Literal[
@@ -54,6 +55,7 @@ def _compiled(patterns: list[str]) -> list[str]:
             re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        check_pattern(pattern)
     return patterns
 
 
