@@ -57,7 +57,8 @@ def test_opening_then_a_typed_turn_and_its_reply() -> None:
             text = status.render_status().plain
             # No microphone: nobody listens, it is the learner's turn to type.
             assert "your turn" in text and "text only" in text and "/ 60:00" in text
-            assert "tokens · " in text and "$" not in text  # the offline engine bills nothing
+            # The offline engine bills nothing: tokens, and no word about cost.
+            assert text.endswith(" tokens") and "$" not in text and "cost" not in text
             await app.close_call()
 
     asyncio.run(main())

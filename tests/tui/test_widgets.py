@@ -251,6 +251,17 @@ def test_quiz_window_shows_spelling_and_says_what_enter_does_at_the_end() -> Non
     asyncio.run(main())
 
 
+def test_status_bar_shows_a_cost_only_for_engines_that_bill() -> None:
+    free = StatusBar(FakeClock())
+    free.tokens, free.cost = 19456, None
+    assert free.render_status().plain.endswith("19,456 tokens")
+    billed = StatusBar(FakeClock(), billed=True)
+    billed.tokens = 19456
+    assert billed.render_status().plain.endswith("19,456 tokens · no cost estimate")
+    billed.cost = 0.0261
+    assert billed.render_status().plain.endswith("19,456 tokens · $0.0261")
+
+
 def test_quiz_answers_by_letter_or_number() -> None:
     question = Question("choice", "What does «mil» mean?", "thousand", ("where", "thousand"))
     assert chosen(question, "b") == chosen(question, "2") == "thousand"

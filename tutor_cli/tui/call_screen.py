@@ -54,6 +54,7 @@ from tutor_cli.lesson.updates import (
     UsageUpdate,
 )
 from tutor_cli.realtime.connection import ConnectionFailed
+from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.tui.event_pane import EventPane
 from tutor_cli.tui.lesson_panel import DONE_TIP, GoalsPanel, ObjectiveLine
 from tutor_cli.tui.lesson_screen import NARROW, LessonScreen
@@ -118,7 +119,7 @@ class CallScreen(LessonScreen):
                 yield GoalsPanel(scenario, id="goals")
                 yield EventPane(clock=self.clock, id="events")
         yield ObjectiveLine(scenario, quiz="trigger_quiz" in scenario.tools, id="objective")
-        yield StatusBar(self.clock, id="status")
+        yield StatusBar(self.clock, billed=engine_bills(summary.engine), id="status")
         yield SayInput(
             placeholder="Type to the tutor and press Enter (any time, even while it speaks)",
             id="say",

@@ -52,6 +52,7 @@ from tutor_cli.lesson.updates import (
     UnknownEvent,
     UsageUpdate,
 )
+from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.replay.lesson import LessonInfo, ReplaySummary
 from tutor_cli.replay.pacer import Pacer
 from tutor_cli.replay.playback import (
@@ -169,7 +170,9 @@ class ReplayScreen(LessonScreen):
         with Horizontal(id="body"):
             yield Transcript(info.tutor_name, id="transcript")
             yield EventPane(clock=self.real_clock, id="events")
-        yield StatusBar(self.real_clock, timeline=self.timeline, id="status")
+        yield StatusBar(
+            self.real_clock, timeline=self.timeline, billed=engine_bills(info.engine), id="status"
+        )
         yield Footer()
 
     def on_mount(self) -> None:

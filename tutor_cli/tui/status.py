@@ -91,9 +91,13 @@ class StatusBar(Static):
         clock: Callable[[], float],
         *,
         timeline: Callable[[], Text] | None = None,
+        billed: bool = False,
         id: str | None = None,
     ) -> None:
+        """`billed`: the engine charges for tokens, so a cost (or that there is no estimate)
+        belongs beside them."""
         super().__init__("", id=id, markup=False)
+        self.billed = billed
         self.clock = clock
         self.timeline = timeline
         self.mode = AudioMode("text")
@@ -149,8 +153,11 @@ class StatusBar(Static):
                     style="bold red" if late else "",
                 )
             )
-        cost = "no cost estimate" if self.cost is None else f"${self.cost:.4f}"
-        parts.append(Text(f"{self.tokens:,} tokens · {cost}"))
+        if not self.billed:
+            parts.append(Text(f"{self.tokens:,} tokens"))
+        else:
+            cost = "no cost estimate" if self.cost is None else f"${self.cost:.4f}"
+            parts.append(Text(f"{self.tokens:,} tokens · {cost}"))
         separator = Text(" │ ")
         separator.stylize("dim")
         return separator.join(parts)
