@@ -79,6 +79,9 @@ def test_a_near_miss_keeps_the_learners_choice() -> None:
     assert reply.startswith("Casi.") and "«Al aeropuerto, por favor.»" in reply
     assert "Tequendama" not in reply
     assert spoken(turn(tutor, "aeropuerto")) == "Repita conmigo: «Al aeropuerto, por favor.»"
+    turn(tutor, "Al aeropuerto, por favor.")
+    (advice,) = [line for line in tutor.grade()["next_steps"] if "aeropuerto" in line]
+    assert advice.endswith("«Al aeropuerto, por favor.»")  # the learner's trip, not the model's
 
 
 def test_an_off_topic_line_gets_the_task_restated() -> None:

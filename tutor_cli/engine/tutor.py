@@ -290,9 +290,12 @@ class ScriptedTutor:
             feedback = words["unfinished"].format(**where)
         if any(r.outcome == "unchecked" for r in records):
             feedback += " " + words["unchecked"]
-        weak = [s for s, r in reached if r.outcome not in PASSED[:1]]
+        weak = [(s, r) for s, r in reached if r.outcome not in PASSED[:1]]
         next_steps = [
-            words["next"].format(step=step.objective, answer=step.model_answer) for step in weak[:3]
+            # The model answer with the learner's own choice in it, as the correction had it.
+            words["next"].format(step=step.objective, answer=fitted(step, said, step.model_answer))
+            for step, record in weak[:3]
+            for said in [" ".join(text for text in record.attempts if text)]
         ]
         if self.lesson.current is not None:
             next_steps.append(words["finish"].format(step=self.lesson.current.objective))
