@@ -146,6 +146,7 @@ def test_ending_shows_the_summary_then_exits_0_with_log_and_grade(
                 await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
                 rows = drawn(app.screen.query_one("#summary-rows"))
                 assert "score" in rows and "/100" in rows and "log" in rows
+                assert "✓ Greet someone" in rows and "✗ Thank someone" in rows  # every goal
                 assert "⚙ grade_lesson" in transcript(app)
                 await pilot.press("enter")
                 await until(pilot, lambda: not app.is_running, "the exit")

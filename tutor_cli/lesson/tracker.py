@@ -21,7 +21,7 @@ from typing import Literal
 from tutor_cli.lesson.folding import fold
 from tutor_cli.lesson.judgement import Verdict, judge
 from tutor_cli.lesson.scenario import Scenario, Step
-from tutor_cli.lesson.updates import Goal, LessonProgress
+from tutor_cli.lesson.updates import Goal, LessonProgress, goal_key
 
 Outcome = Literal["first_try", "second_try", "after_model", "missed", "unchecked"]
 PASSED: tuple[Outcome, ...] = ("first_try", "second_try", "after_model")
@@ -127,7 +127,7 @@ class LessonTracker:
         return [
             Goal(
                 text,
-                _plain(text) in self._graded
+                goal_key(text) in self._graded
                 if self._graded is not None
                 else all(self.passed(i) for i in served.get(number, [])),
             )
@@ -137,10 +137,5 @@ class LessonTracker:
     def take_grade(self, goals_achieved: list[str]) -> LessonProgress:
         """The tutor has graded the lesson: it is complete, and the grade has the last word on
         which goals were met."""
-        self._graded = frozenset(_plain(goal) for goal in goals_achieved)
+        self._graded = frozenset(goal_key(goal) for goal in goals_achieved)
         return self.progress()
-
-
-def _plain(goal: str) -> str:
-    # A model copies a goal with its own capitals, accents or full stop.
-    return fold(goal).strip(" .!")

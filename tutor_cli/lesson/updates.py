@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never
 
+from tutor_cli.lesson.folding import fold
 from tutor_cli.realtime.pricing import Usage
 from tutor_cli.tools.outcomes import GradeRecorded, QuizAnswered, ToolEffect, ToolOutcome
 
@@ -214,6 +215,12 @@ NoticeLevel = Literal["info", "warning", "error"]
 class Goal:
     text: str
     met: bool
+
+
+def goal_key(goal: str) -> str:
+    """A goal as compared with another: a model copies one with its own capitals, accents,
+    spacing or full stop."""
+    return " ".join(fold(goal).split()).strip(" .!")
 
 
 @dataclass(frozen=True)

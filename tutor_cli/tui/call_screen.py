@@ -62,6 +62,7 @@ from tutor_cli.tui.quiz import QuizScreen
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
 from tutor_cli.tui.status import CallHeader, StatusBar
 from tutor_cli.tui.transcript import Transcript
+from tutor_cli.views.console import summary_rows
 from tutor_cli.views.literal import literal, printable
 
 Clock = Callable[[], float]
@@ -226,7 +227,8 @@ class CallScreen(LessonScreen):
         if self.leave:
             self.app.exit(code, return_code=code)
             return
-        await self.app.push_screen(SummaryScreen(summary, code))
+        rows = summary_rows(summary, self.call.scenario.goals)  # each goal, met or not
+        await self.app.push_screen(SummaryScreen(summary, code, rows=rows))
 
     # --- intents ---------------------------------------------------------------------------------
 

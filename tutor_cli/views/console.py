@@ -37,6 +37,7 @@ from tutor_cli.lesson.updates import (
     TutorTruncated,
     UnknownEvent,
     UsageUpdate,
+    goal_key,
 )
 from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.views.literal import literal as _t
@@ -236,17 +237,13 @@ def score_text(summary: CallSummary) -> str:
     return score or "not graded"
 
 
-def _same_goal(goal: str) -> str:
-    return " ".join(goal.casefold().split())
-
-
 def goal_marks(goals: Sequence[str], achieved: Sequence[str]) -> list[str]:
     """Each of the lesson's goals marked met (✓) or not (✗) by a grade's `goals_achieved`; a
     goal the grade names in its own words is listed as met too."""
-    met = {_same_goal(goal) for goal in achieved}
-    known = {_same_goal(goal) for goal in goals}
-    marks = [f"{'✓' if _same_goal(goal) in met else '✗'} {goal}" for goal in goals]
-    return marks + [f"✓ {goal}" for goal in achieved if _same_goal(goal) not in known]
+    met = {goal_key(goal) for goal in achieved}
+    known = {goal_key(goal) for goal in goals}
+    marks = [f"{'✓' if goal_key(goal) in met else '✗'} {goal}" for goal in goals]
+    return marks + [f"✓ {goal}" for goal in achieved if goal_key(goal) not in known]
 
 
 def replay_command(log: Path) -> str:
