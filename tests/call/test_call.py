@@ -58,8 +58,11 @@ def test_example_scripts_pass_on_the_offline_engine(
     records = log_records(tutor_home)
     client = [r.event for r in records if r.dir == "client"]
     assert client and all(assert_client_event(e) is None for e in client)
-    progress = json.loads(tutor("progress", "--json").stdout)
-    assert progress and progress[0]["graded"] == 1 and progress[0]["last_score"] is not None
+    # A scripted run is kept, but it is not the learner's progress.
+    assert json.loads(tutor("progress", "--json").stdout) == []
+    (row,) = json.loads(tutor("progress", "--all", "--json").stdout)
+    (session,) = json.loads(tutor("progress", row["scenario"], "--all", "--json").stdout)
+    assert session["kind"] == "scripted" and session["score"] is not None
 
 
 def test_a_wrong_expectation_fails_with_a_clear_report(tutor_home: Path, tmp_path: Path) -> None:
@@ -78,7 +81,7 @@ def test_a_wrong_expectation_fails_with_a_clear_report(tutor_home: Path, tmp_pat
         "FAIL turn 1 ('Buenas tardes, muy bien.'): reply matches /(?i)this will never match/"
         in result.stdout
     )
-    assert "got: '¡Muy bien! ¡Qué bien! ¿Para dónde lo llevo?'" in result.stdout
+    assert "got: '¡Qué bien! ¿Para dónde lo llevo?'" in result.stdout
     assert "FAIL end: tutor calls trigger_quiz" in result.stdout
     assert ElementTree.parse(junit).getroot().get("failures") == "2"
 
@@ -87,14 +90,15 @@ def test_a_junit_report_with_control_characters_is_well_formed_and_private(
     tutor_home: Path, tmp_path: Path
 ) -> None:
     """A reply regex with ESC, BEL and NUL (TOML escapes them) lands in the report's test
-    names: the report stays well-formed XML, and owner-only even over an old 0644 file."""
+    names: the report stays well-formed XML, and owner-only even over an old 0644 file. (A tool
+    name with them names no tool, and is refused before the call.)"""
     script = tmp_path / "control.toml"
     script.write_text(
         'scenario = "a1_taxi_bogota"\n'
         "[[turns]]\n"
         'say = "Buenas tardes, muy bien."\n'
         'expect.reply = "\\u001b\\u0007\\u0000"\n'
-        'expect.tool = "quiz\\u001b[2J"\n',
+        'expect.tool = "grade_lesson"\n',
         encoding="utf-8",
     )
     junit = tmp_path / "report.xml"
@@ -108,7 +112,7 @@ def test_a_junit_report_with_control_characters_is_well_formed_and_private(
     names = [case.get("name") for case in suite.iter("testcase")]
     assert names == [
         "turn 1 ('Buenas tardes, muy bien.'): reply matches //",
-        "turn 1 ('Buenas tardes, muy bien.'): tutor calls quiz[2J",
+        "turn 1 ('Buenas tardes, muy bien.'): tutor calls grade_lesson",
     ]
     assert suite.get("failures") == "2"
     assert stat.S_IMODE(junit.stat().st_mode) == 0o600

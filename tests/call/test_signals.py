@@ -36,10 +36,10 @@ def opening_replied(home: Path) -> bool:
 
 
 def call_closed(home: Path) -> tuple[list[object], dict]:
-    """The log's records and the progress row, once the call is over."""
+    """The log's records and the session's progress row, once the call is over."""
     (log,) = (home / "sessions").glob("*.jsonl")
     records = [r.event for r in read_log(log)]
-    progress = tutor("progress", "--json", home=home)
+    progress = tutor("progress", "a1_taxi_bogota", "--json", home=home)
     (row,) = json.loads(progress.stdout)
     return records, row
 
@@ -65,16 +65,20 @@ def started_in_a_terminal(
     return process, master
 
 
-def drain(master: int) -> None:
+def drain(master: int) -> bytes:
     """Read what the program wrote to the terminal, so it never blocks writing."""
     import select
 
+    read = b""
     while select.select([master], [], [], 0)[0]:
         try:
-            if not os.read(master, 65536):
-                return
+            chunk = os.read(master, 65536)
         except OSError:
-            return
+            return read
+        if not chunk:
+            return read
+        read += chunk
+    return read
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -92,7 +96,8 @@ def test_a_headless_call_told_to_end_grades_and_closes(tmp_path: Path, signum: i
     assert b"Traceback" not in err
     records, row = call_closed(home)
     assert isinstance(records[-1], dict) and records[-1]["type"] == "tutor.call_ended"
-    assert row["graded"] == 1  # the grade was asked for, given and stored
+    # The grade was asked for, given and stored; the learner ended the lesson early.
+    assert row["score"] is not None and row["finished"] is False and row["kind"] == "live"
     if signum == signal.SIGTERM:
         assert b"lesson summary" in out
 
@@ -111,7 +116,7 @@ def test_a_second_signal_ends_at_once_and_still_closes(tmp_path: Path) -> None:
     assert b"Traceback" not in err
     records, row = call_closed(home)
     assert isinstance(records[-1], dict) and records[-1]["type"] == "tutor.call_ended"
-    assert row["last_date"] is not None
+    assert row["ended_at"] is not None
     sessions = tutor("progress", "--json", home=home)
     assert sessions.returncode == 0
 
@@ -121,18 +126,21 @@ def test_a_second_signal_ends_at_once_and_still_closes(tmp_path: Path) -> None:
 def test_the_call_screen_told_to_end_grades_closes_and_leaves(tmp_path: Path, signum: int) -> None:
     home = tmp_path / "home"
     process, master = started_in_a_terminal(["call", "a1_taxi_bogota"], home, screen=True)
+    shown = b""
     try:
 
         def replied() -> bool:
-            drain(master)
+            nonlocal shown
+            shown += drain(master)
             return opening_replied(home)
 
         wait_for(replied, "the opening")
         process.send_signal(signum)
         deadline = time.monotonic() + HANG
         while process.poll() is None and time.monotonic() < deadline:
-            drain(master)
+            shown += drain(master)
             time.sleep(0.05)
+        shown += drain(master)
     finally:
         if process.poll() is None:
             process.kill()
@@ -140,7 +148,11 @@ def test_the_call_screen_told_to_end_grades_closes_and_leaves(tmp_path: Path, si
     assert process.returncode == 0
     records, row = call_closed(home)
     assert isinstance(records[-1], dict) and records[-1]["type"] == "tutor.call_ended"
-    assert row["graded"] == 1
+    assert row["score"] is not None and row["finished"] is False and row["kind"] == "live"
+    if signum == signal.SIGTERM:
+        # Once the screen is gone, the summary is left in the terminal with the replay command.
+        after = shown.rsplit(b"\x1b[?1049l", 1)[-1].decode(errors="replace")
+        assert "lesson summary" in after and f"tutor replay {row['log_path']}" in after
 
 
 def test_learner_input_that_is_not_utf8_is_replaced_and_said(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from tests.engine.protocol_harness import (
 from tutor_cli.engine.protocol import Cancel, EngineProtocol
 from tutor_cli.engine.tutor import CallTool
 from tutor_cli.realtime import events
+from tutor_cli.realtime.events import BYTES_PER_MS
 
 # --- session ----------------------------------------------------------------------------------
 
@@ -55,23 +56,60 @@ def test_session_update_merges_audio_and_replaces_everything_else() -> None:
     assert updated["session"]["audio"]["input"]["turn_detection"] == vad  # replaced whole
 
 
+TD = "session.audio.input.turn_detection"
+
+
 @pytest.mark.parametrize(
-    ("update", "param"),
+    ("update", "code", "param"),
     [
-        ({"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 7}}}}, "td"),
-        ({"audio": {"input": {"turn_detection": {"silence_duration_ms": "long"}}}}, "td"),
-        ({"audio": {"input": {"turn_detection": "server_vad"}}}, "td"),
-        ({"output_modalities": ["audio", "text"]}, "session.output_modalities"),
-        ({"type": "transcription"}, "session.type"),
+        (
+            {"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 7}}}},
+            "invalid_value",
+            f"{TD}.threshold",
+        ),
+        (
+            {
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "prefix_padding_ms": -1}}
+                }
+            },
+            "invalid_value",
+            f"{TD}.prefix_padding_ms",
+        ),
+        (
+            {
+                "audio": {
+                    "input": {
+                        "turn_detection": {"type": "server_vad", "silence_duration_ms": "long"}
+                    }
+                }
+            },
+            "invalid_type",
+            f"{TD}.silence_duration_ms",
+        ),
+        (
+            {"audio": {"input": {"turn_detection": {"silence_duration_ms": 800}}}},
+            "missing_required_parameter",
+            f"{TD}.type",
+        ),
+        ({"audio": {"input": {"turn_detection": "server_vad"}}}, "invalid_type", TD),
+        (
+            {"audio": {"output": {"format": {"type": "audio/pcmu"}}}},
+            "invalid_value",
+            "session.audio.output.format.type",
+        ),
+        ({"output_modalities": ["audio", "text"]}, "invalid_value", "session.output_modalities"),
+        ({"type": "transcription"}, "invalid_value", "session.type"),
+        ({"instructions": None, "type": None}, "invalid_type", "session.type"),
     ],
 )
-def test_a_refused_session_update_changes_nothing(update: Event, param: str) -> None:
+def test_a_refused_session_update_changes_nothing(update: Event, code: str, param: str) -> None:
     protocol = lesson()
     before = json.dumps(protocol.session)
-    (error,) = only_events(feed(protocol, {"type": "session.update", "session": update}))
-    assert error["type"] == "error" and error["error"]["code"] == "invalid_value"
-    expected = "session.audio.input.turn_detection" if param == "td" else param
-    assert error["error"]["param"] == expected
+    session = {"type": "realtime", **update}
+    (error,) = only_events(feed(protocol, {"type": "session.update", "session": session}))
+    assert error["type"] == "error"
+    assert (error["error"]["code"], error["error"]["param"]) == (code, param)
     assert json.dumps(protocol.session) == before
 
 
@@ -89,9 +127,21 @@ BAD = [
     (json.dumps({"type": "input_audio_buffer.commit"}), "input_audio_buffer_commit_empty", None),
     (json.dumps({"type": "response.cancel"}), "response_cancel_not_active", None),
     (
-        json.dumps({"type": "conversation.item.truncate", "item_id": "x", "audio_end_ms": True}),
+        json.dumps(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": "x",
+                "content_index": 0,
+                "audio_end_ms": True,
+            }
+        ),
         "invalid_type",
         "audio_end_ms",
+    ),
+    (
+        json.dumps({"type": "conversation.item.truncate", "item_id": "x", "audio_end_ms": 5}),
+        "missing_required_parameter",
+        "content_index",
     ),
 ]
 
@@ -155,10 +205,14 @@ def test_an_item_goes_where_the_client_puts_it() -> None:
         (
             {"type": "message", "role": "user", "content": [{"type": "output_text", "text": ""}]},
             "invalid_value",
-            "item.content.type",
+            "item.content[0].type",
         ),
-        ({"type": "function_call_output", "call_id": 3}, "invalid_type", "call_id"),
-        ({"type": "function_call", "call_id": "c"}, "missing_required_parameter", "name"),
+        (
+            {"type": "function_call_output", "call_id": 3, "output": ""},
+            "invalid_type",
+            "item.call_id",
+        ),
+        ({"type": "function_call", "call_id": "c"}, "missing_required_parameter", "item.name"),
     ],
 )
 def test_a_bad_item_is_refused(item: Event, code: str, param: str | None) -> None:
@@ -168,23 +222,69 @@ def test_a_bad_item_is_refused(item: Event, code: str, param: str | None) -> Non
     assert param is None or error["error"]["param"] == param
 
 
-def test_truncate_cuts_a_spoken_item_and_its_transcript() -> None:
+def test_truncate_cuts_a_spoken_item_and_drops_its_transcript() -> None:
     protocol = lesson("audio")
     got = reply(protocol, audio_ms=3000)
     item = next(e for e in got if e["type"] == "response.output_item.done")["item"]
-    said = item["content"][0]["transcript"]
+    assert item["content"][0]["transcript"]
     (error,) = only_events(feed(protocol, events.item_truncate(item["id"], 3500)))
     assert error["error"]["message"] == "audio content of 3000ms is already shorter than 3500ms"
     (truncated,) = only_events(feed(protocol, events.item_truncate(item["id"], 1500)))
     assert truncated["audio_end_ms"] == 1500 and truncated["content_index"] == 0
     (retrieved,) = only_events(feed(protocol, events.item_retrieve(item["id"])))
-    heard = retrieved["item"]["content"][0]["transcript"]
-    assert said.startswith(heard) and 0 < len(heard) <= len(said) / 2
+    # As the API documents: the transcript is removed, so no text the learner did not hear
+    # stays in the context.
+    assert retrieved["item"]["content"][0]["transcript"] == ""
     (error,) = only_events(feed(protocol, events.item_truncate(item["id"], 2000)))
     assert "1500ms is already shorter than 2000ms" in error["error"]["message"]
     user = only_events(feed(protocol, events.user_text("Hola")))[0]["item"]
     (error,) = only_events(feed(protocol, events.item_truncate(user["id"], 0)))
     assert error["error"]["message"] == "only assistant audio can be truncated"
+
+
+def test_truncating_an_item_still_streaming_cancels_its_response() -> None:
+    protocol = lesson("audio")
+    response = respond(feed(protocol, events.response_create()))
+    checked(protocol.response_started(response))
+    message, _ = protocol.open_message(response, 0)
+    checked(protocol.transcript_delta(message, "Buenas tardes, señor."))
+    for _ in range(10):
+        checked(protocol.audio_delta(message, bytes(100 * BYTES_PER_MS)))
+    item_id = message.item["id"]
+    # As the openai-agents SDK interrupts: a truncate, no response.cancel.
+    outputs = feed(protocol, events.item_truncate(item_id, 400))
+    assert kinds(outputs) == ["conversation.item.truncated", "Cancel"]
+    assert outputs[1] == Cancel(response) and response.cancel_reason == "client_cancelled"
+    # What the stream still had in hand is not sent: the learner stopped listening.
+    assert protocol.audio_delta(message, bytes(100 * BYTES_PER_MS)) == []
+    assert protocol.transcript_delta(message, "¿Para dónde?") == []
+    closed = only_events(checked(protocol.close_message(message)))
+    (item_done,) = [e for e in closed if e["type"] == "response.output_item.done"]
+    assert item_done["item"]["status"] == "incomplete"
+    assert item_done["item"]["content"][0]["transcript"] == ""
+    done = only_events(checked(protocol.response_finished(response)))[-1]["response"]
+    protocol.response_closed(response)
+    assert done["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
+    assert done["usage"]["output_token_details"]["audio_tokens"] == 8  # 400 ms
+    (retrieved,) = only_events(feed(protocol, events.item_retrieve(item_id)))
+    assert retrieved["item"]["content"] == [{"type": "output_audio", "transcript": ""}]
+    (error,) = only_events(feed(protocol, events.item_truncate(item_id, 500)))
+    assert "400ms is already shorter than 500ms" in error["error"]["message"]
+    # The lesson goes on.
+    feed(protocol, events.user_text("Buenas tardes"))
+    got = reply(protocol, audio_ms=500)[-1]["response"]
+    assert got["status"] == "completed" and got["output"][0]["content"][0]["transcript"]
+
+
+def test_truncating_a_finished_item_of_a_response_still_going_cancels_it() -> None:
+    protocol = lesson("audio")
+    response = respond(feed(protocol, events.response_create()))
+    checked(protocol.response_started(response))
+    message, _ = protocol.open_message(response, 0)
+    checked(protocol.audio_delta(message, bytes(100 * BYTES_PER_MS)))
+    checked(protocol.close_message(message))
+    outputs = feed(protocol, events.item_truncate(message.item["id"], 50))
+    assert kinds(outputs) == ["conversation.item.truncated", "Cancel"]
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -263,7 +363,7 @@ def test_per_response_settings() -> None:
     assert got[-1]["response"]["output"][0]["content"][0]["transcript"] == "Un momento."
     for bad, param in (
         (events.response_create(tool_choice=events.force_tool("nope")), "response.tool_choice"),
-        (events.response_create(output_modalities=["video"]), "response.output_modalities"),
+        (events.response_create(output_modalities=["video"]), "response.output_modalities[0]"),
     ):
         (error,) = only_events(feed(protocol, bad))
         assert error["error"]["param"] == param

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SCENARIOS, shipped_ids
+from tests.engine.hostile import HOSTILE
 from tests.engine.pair import TONE_MS_PER_CHARACTER, EnginePair
 from tests.engine.probe import (
     Event,
@@ -164,7 +165,7 @@ def test_text_modality_and_per_response_overrides() -> None:
     run(body())
 
 
-def test_truncate_cuts_audio_and_transcript() -> None:
+def test_truncate_cuts_audio_and_drops_the_transcript() -> None:
     async def body() -> None:
         pair = await lesson()
         await pair.send(events.response_create())
@@ -179,9 +180,7 @@ def test_truncate_cuts_audio_and_transcript() -> None:
         assert truncated["audio_end_ms"] == 1000
         await pair.send(events.item_retrieve(item_id))
         item = (await pair.until("conversation.item.retrieved"))[-1]["item"]
-        heard = item["content"][0]["transcript"]
-        assert 0 < len(heard) < len(reply_text(got))
-        assert reply_text(got).startswith(heard)
+        assert item["content"][0]["transcript"] == ""  # removed, as the API documents
         await pair.close()
 
     run(body())
@@ -193,7 +192,10 @@ def test_bad_input_gets_error_events_and_the_session_goes_on() -> None:
         for frame, code in [
             ("{not json", "invalid_json"),
             (json.dumps({"type": "made.up.event", "event_id": "evt_x"}), "invalid_value"),
-            (json.dumps({"type": "conversation.item.create", "item": {}}), "invalid_value"),
+            (
+                json.dumps({"type": "conversation.item.create", "item": {}}),
+                "missing_required_parameter",
+            ),
         ]:
             await pair.send(frame)
             assert (await pair.until("error"))[-1]["error"]["code"] == code
@@ -307,7 +309,7 @@ def test_speech_is_paced_after_the_lead() -> None:
     run(body())
 
 
-def test_a_failing_voice_still_frees_the_response(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_voice_fails_the_response_and_frees_it(caplog: pytest.LogCaptureFixture) -> None:
     async def broken(text: str, language: str, speed: float) -> AsyncGenerator[bytes, None]:
         raise RuntimeError("no voice today")
         yield b""  # an async generator all the same
@@ -315,7 +317,17 @@ def test_a_failing_voice_still_frees_the_response(caplog: pytest.LogCaptureFixtu
     async def body() -> None:
         pair = await lesson(speech=broken)
         await pair.send(events.response_create())
-        await pair.until("response.output_audio_transcript.delta")
+        got = await pair.until("response.done")
+        # The message it had opened is closed, then the response ends as failed.
+        (item_done,) = of_type(got, "response.output_item.done")
+        assert item_done["item"]["status"] == "incomplete"
+        done = got[-1]["response"]
+        assert done["status"] == "failed"
+        assert done["status_details"]["type"] == "failed"
+        assert done["status_details"]["error"]["type"] == "server_error"
+        assert "no voice today" not in json.dumps(done)  # no internals to the client
+        await pair.send(events.response_cancel())  # nothing is left active
+        assert (await pair.until("error"))[-1]["error"]["code"] == "response_cancel_not_active"
         await pair.send(events.response_create(output_modalities=["text"]))
         got = await pair.until("response.done")
         assert not of_type(got, "error") and got[-1]["response"]["status"] == "completed"
@@ -324,6 +336,60 @@ def test_a_failing_voice_still_frees_the_response(caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.ERROR, logger="tutor.engine"):
         run(body())
     assert "no voice today" in caplog.text
+
+
+@pytest.mark.parametrize(("frame", "code", "param"), HOSTILE)
+def test_a_hostile_frame_gets_an_error_and_the_lesson_goes_on(
+    frame: str, code: str, param: str | None
+) -> None:
+    async def body() -> None:
+        pair = await lesson()
+        await pair.send(frame)
+        error = (await pair.until("error"))[-1]["error"]
+        assert (error["type"], error["code"], error["param"]) == (
+            "invalid_request_error",
+            code,
+            param,
+        )
+        await pair.send(events.response_create())
+        got = await pair.until("response.done")
+        assert not of_type(got, "error") and got[-1]["response"]["status"] == "completed"
+        assert audio_of(got)
+        await pair.close()
+
+    run(body())
+
+
+def test_a_truncate_while_the_tutor_speaks_interrupts_it_as_the_agents_sdk_does() -> None:
+    async def body() -> None:
+        # At this pace the second delta would be due in ten seconds: the item is streaming.
+        pair = await lesson(pace=0.01, lead_ms=0)
+        await pair.send(events.response_create())
+        first = (await pair.until("response.output_audio.delta"))[-1]
+        heard_ms = len(audio_of([first])) // BYTES_PER_MS // 2
+        await pair.send(events.item_truncate(first["item_id"], heard_ms))  # no response.cancel
+        got = await pair.until("response.done")
+        (truncated,) = of_type(got, "conversation.item.truncated")
+        assert (truncated["item_id"], truncated["audio_end_ms"]) == (first["item_id"], heard_ms)
+        done = got[-1]["response"]
+        assert done["status"] == "cancelled"
+        assert done["status_details"]["reason"] == "client_cancelled"
+        assert done["output"][0]["status"] == "incomplete"
+        assert done["output"][0]["content"][0]["transcript"] == ""
+        after = got[got.index(truncated) :]
+        assert not of_type(after, "response.output_audio.delta")  # nothing more of it is sent
+        await pair.send(events.item_retrieve(first["item_id"]))
+        item = (await pair.until("conversation.item.retrieved"))[-1]["item"]
+        assert item["content"][0]["transcript"] == ""
+        # The next turn is answered.
+        await pair.send(events.user_text("Buenas tardes, muy bien"))
+        await pair.send(events.response_create(output_modalities=["text"]))
+        got = await pair.until("response.done")
+        assert not of_type(got, "error") and got[-1]["response"]["status"] == "completed"
+        assert "llevo" in reply_text(got)
+        await pair.close()
+
+    run(body())
 
 
 def test_closing_stops_a_response_in_progress() -> None:

@@ -6,16 +6,19 @@ What the engine says is tested in memory (test_protocol, test_responder, test_co
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conformance import assert_server_event
 from tests.conftest import SCENARIOS
+from tests.engine.hostile import DEEP_ARRAY, LONE_SURROGATE
 from tests.engine.probe import (
     Event,
     Probe,
@@ -94,6 +97,64 @@ def test_a_full_spoken_lesson_over_a_socket() -> None:
         closing = await answer_tools(probe, got, {"grade_lesson": '{"stored": true}'})
         assert reply_text(closing) and not tool_calls(closing)
         await probe.close()
+
+    with_engine(body)
+
+
+def test_hostile_frames_on_a_socket_get_errors_and_the_lesson_goes_on() -> None:
+    async def body(engine: OfflineEngine) -> None:
+        probe = await lesson_probe(engine, "a1_taxi_bogota", "text")
+        for frame in (DEEP_ARRAY, LONE_SURROGATE):
+            await probe.send(frame)
+            error = (await probe.until("error"))[-1]["error"]
+            assert error["type"] == "invalid_request_error"
+        await probe.send(events.response_create())
+        got = await probe.until("response.done")
+        assert got[-1]["response"]["status"] == "completed" and "Jairo" in reply_text(got)
+        await probe.close()
+
+    with_engine(body)
+
+
+def test_a_frame_over_16_mib_is_refused_with_a_close_that_says_why() -> None:
+    async def body(engine: OfflineEngine) -> None:
+        probe = await lesson_probe(engine, "a1_taxi_bogota", "text")
+        await probe.send("x" * (16 * 2**20 + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await probe.until("never")
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009
+        assert "16777216" in closed.value.rcvd.reason
+        again = await lesson_probe(engine, "a1_taxi_bogota", "text")  # the engine goes on
+        await again.close()
+
+    with_engine(body)
+
+
+def test_frames_are_not_compressed() -> None:
+    async def body(engine: OfflineEngine) -> None:
+        probe = await Probe.open(engine)  # the client offers permessage-deflate by default
+        assert probe.ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in probe.ws.response.headers
+        await probe.close()
+
+    with_engine(body)
+
+
+def test_a_closed_session_leaves_nothing_behind() -> None:
+    async def body(engine: OfflineEngine) -> None:
+        probe = await lesson_probe(engine, "a1_taxi_bogota", "audio")
+        await say(probe, "Buenas tardes")
+        (session,) = engine.sessions
+        gone = weakref.ref(session)
+        del session
+        await probe.close()
+        for _ in range(100):
+            if not engine.sessions:
+                break
+            await asyncio.sleep(0.01)
+        gc.collect()
+        assert gone() is None  # the session, and every byte of audio it held, is freed
 
     with_engine(body)
 

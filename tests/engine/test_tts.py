@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from tutor_cli.engine import tts
-from tutor_cli.engine.tts import SpeechUnavailable, Synthesizer, espeak_voice
+from tutor_cli.engine.tts import (
+    FIRST_PIECE_WORDS,
+    PIECE_WORDS,
+    SpeechUnavailable,
+    Synthesizer,
+    VoiceTurns,
+    espeak_voice,
+    pieces,
+)
 from tutor_cli.realtime.events import RATE
 
 SENTENCE = "Buenas tardes, señor, ¿me lleva al centro histórico de Bogotá, por favor?"
@@ -131,3 +139,56 @@ def test_missing_library_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(espeakng_loader, "get_library_path", lambda: "/nonexistent/libespeak.so")
     with pytest.raises(SpeechUnavailable, match="cannot load espeak-ng"):
         next(Synthesizer().synthesize("hola", "es"))
+
+
+LONGEST = (  # the catalogue's longest first sentence (b1_apartment_rome), 31 words
+    "Allora, le spese condominiali sono comprese, mentre le bollette di luce, gas e internet si "
+    "dividono tra i tre inquilini: di solito sono una cinquantina di euro a testa al mese."
+)
+
+
+def test_speech_is_made_in_short_pieces_clause_by_clause() -> None:
+    parts = pieces(LONGEST)
+    assert " ".join(p.text for p in parts) == " ".join(LONGEST.split())
+    assert parts[0].text == "Allora,"  # the first clause is short: it is the first piece
+    assert all(len(p.text.split()) <= PIECE_WORDS for p in parts)
+    assert all(p.pause == p.text.endswith((",", ":")) for p in parts[:-1])
+    assert not parts[-1].pause  # the end of the text: whoever speaks next decides
+    unpunctuated = pieces(" ".join(w.strip(",:.") for w in LONGEST.split()))
+    assert len(unpunctuated[0].text.split()) <= FIRST_PIECE_WORDS  # a long first clause is cut
+    assert all(len(p.text.split()) <= PIECE_WORDS and not p.pause for p in unpunctuated)
+
+
+def test_the_opening_piece_of_an_utterance_speaks_before_later_pieces() -> None:
+    turns = VoiceTurns()
+    order: list[str] = []
+
+    def speak(name: str, opening: bool) -> None:
+        with turns.turn(opening=opening):
+            order.append(name)
+
+    def waiting_for(count: int) -> None:
+        while turns.waiting < count:  # each thread below is queued before the next starts
+            time.sleep(0.001)
+
+    with turns.turn(opening=True):  # someone is speaking
+        workers = []
+        for count, (name, opening) in enumerate(
+            [("later 1", False), ("opening 1", True), ("later 2", False), ("opening 2", True)], 1
+        ):
+            workers.append(threading.Thread(target=speak, args=(name, opening)))
+            workers[-1].start()
+            waiting_for(count)
+    for worker in workers:
+        worker.join(10)
+    assert order == ["opening 1", "opening 2", "later 1", "later 2"]
+    with turns.turn(opening=False):  # and the voice is free again
+        assert turns.waiting == 0
+
+
+def test_pieces_keep_the_clause_pauses() -> None:
+    said = seconds(list(Synthesizer().synthesize(LONGEST, "it-IT")))
+    run_on = seconds(list(Synthesizer().synthesize(LONGEST.replace(",", ""), "it-IT")))
+    # Three commas: espeak pauses at each (over 200 ms at this speed) whether it speaks the
+    # sentence whole or clause by clause.
+    assert said - run_on > 3 * 0.15

@@ -111,3 +111,28 @@ def test_a_junit_target_that_cannot_be_written_is_refused_before_the_call(
     assert result.stderr.startswith(f"tutor: --junit: {tmp_path / target}")
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert result.stdout == ""  # refused before the lesson began
+
+
+def test_an_unknown_expected_tool_is_refused_before_the_call(tmp_path: Path) -> None:
+    script = tmp_path / "s.toml"
+    script.write_text(
+        'scenario = "a1_taxi_bogota"\n[[turns]]\nsay = "Hola"\nexpect.tool = "trigger_quizz"\n',
+        encoding="utf-8",
+    )
+    result = tutor("call", "--headless", "--text-only", "--script", str(script))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"tutor: {script}: 'turns[0].expect.tool': unknown tool 'trigger_quizz' "
+        "(the tutor's tools: grade_lesson, trigger_quiz)\n"
+    )
+    assert not (tmp_path / "home").exists() or not list((tmp_path / "home").rglob("*.jsonl"))
+
+
+def test_a_script_without_turns_is_refused(tmp_path: Path) -> None:
+    script = tmp_path / "empty.toml"
+    script.write_text('scenario = "a1_taxi_bogota"\n[end]\nexpect.tool = "grade_lesson"\n')
+    result = tutor("call", "--headless", "--text-only", "--script", str(script))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"tutor: {script}: no turns: a script needs at least one [[turns]] with a 'say'\n"
+    )

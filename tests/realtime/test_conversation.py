@@ -23,7 +23,7 @@ from tutor_cli.lesson.updates import (
     UsageUpdate,
 )
 from tutor_cli.realtime.conversation import Conversation
-from tutor_cli.realtime.pricing import Usage, cost_usd
+from tutor_cli.realtime.pricing import cost_usd
 
 PCM_100MS = base64.b64encode(bytes(4800)).decode()
 
@@ -395,7 +395,11 @@ def test_usage_accumulates_into_a_cost() -> None:
     assert cost_usd("gpt-realtime", conv.usage) == pytest.approx(expected)
     assert cost_usd("gpt-realtime-2025-08-28", conv.usage) == pytest.approx(expected)
     assert cost_usd("some-other-model", conv.usage) is None
-    assert cost_usd("offline", Usage(text_in=10**6)) == 0
+    # An engine that does not bill has no cost, whatever model it is given.
+    unbilled = Conversation("gpt-realtime", billed=False)
+    unbilled.configure({})
+    (usage,) = [u for u in feed(unbilled, spoken_reply("Hola")) if isinstance(u, UsageUpdate)]
+    assert usage.total.responses == 1 and usage.cost_usd is None
 
 
 def test_a_turn_typed_while_disconnected_goes_out_with_the_history() -> None:

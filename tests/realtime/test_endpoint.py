@@ -6,6 +6,7 @@ import pytest
 
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.endpoint import resolve_endpoint
+from tutor_cli.realtime.pricing import Usage, engine_bills, engine_cost
 
 AZURE = {
     "AZURE_OPENAI_ENDPOINT": "https://my-res.openai.azure.com/",
@@ -103,3 +104,27 @@ def test_an_endpoint_that_is_not_a_url_is_one_line(base: str, message: str) -> N
 def test_missing_azure_settings_are_named(missing: str) -> None:
     with pytest.raises(BadInput, match=f"--engine azure needs {missing}"):
         azure(**{missing: ""})
+
+
+@pytest.mark.parametrize(
+    ("engine", "name"),
+    [
+        ("ws://127.0.0.1:8765/v1/realtime?scenario=x&token=t", "127.0.0.1:8765"),
+        ("wss://alice:secret@tutor.example/rt", "tutor.example"),
+        ("ws://[::1]:9000/", "[::1]:9000"),
+    ],
+)
+def test_an_engine_given_by_url_is_named_by_its_host(engine: str, name: str) -> None:
+    endpoint = resolve_endpoint(engine, model=None, scenario="a1_taxi_bogota", env={})
+    assert endpoint is not None and endpoint.name == name and not endpoint.bills
+
+
+def test_only_openai_and_azure_bill() -> None:
+    openai = resolve_endpoint("openai", model=None, scenario="s", env={"OPENAI_API_KEY": "k"})
+    assert openai is not None and openai.name == "openai" and openai.bills
+    used = Usage(text_in=1000, audio_out=1000)
+    assert engine_cost("openai", "gpt-realtime", used) == pytest.approx(0.068)
+    assert engine_cost("azure", "gpt-realtime", used) == pytest.approx(0.068)
+    for engine in ("offline", "127.0.0.1:8765", "url"):
+        assert not engine_bills(engine)
+        assert engine_cost(engine, "gpt-realtime", used) is None

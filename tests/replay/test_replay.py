@@ -106,11 +106,12 @@ def test_a_real_call_replays_to_the_transcript_it_printed(
     assert re.search(r"^\[00:00\.\d\] Jairo: ", out, re.M)
     assert re.search(r"⚙ grade_lesson \{\"score\": \d+", out)
     summary = out.split("── lesson summary ──")[1]
-    score = re.search(r"score  (\d+/100)", printed)
+    score = re.search(r"score  unfinished \(graded (\d+/100)", printed)
     assert score and f"score  {score.group(1)}" in summary
     assert "turns  2 yours, 4 the tutor's" in summary
     assert re.search(r"tool  \[00:0\d\.\d\] grade_lesson \{\"score\"", summary)
-    assert "tokens  " in summary and "cost $0.0000" in summary
+    # the offline engine bills nothing: no cost
+    assert re.search(r"tokens  [\d,]+ in, [\d,]+ out\n", summary)
     assert err == ""  # headless, nothing skipped: nothing on stderr
 
 
@@ -139,7 +140,7 @@ def test_json_output_shape(recorded: tuple[Path, str], capsys: pytest.CaptureFix
     summary = data["summary"]
     for key in ("scenario", "duration_s", "learner_turns", "tutor_turns", "grade", "usage"):
         assert key in summary
-    assert summary["scenario"] == "a1_taxi_bogota" and summary["cost_usd"] == 0.0
+    assert summary["scenario"] == "a1_taxi_bogota" and summary["cost_usd"] is None  # not billed
     (tool,) = summary["tools"]
     assert tool["name"] == "grade_lesson" and tool["ok"] is True
     assert tool["arguments"]["score"] == summary["grade"]["score"]
@@ -190,7 +191,7 @@ def test_bare_event_logs_replay_without_timing(
     events = [r.event for r in read_log(recorded[0]) if isinstance(r.event, dict)]
     bare = tmp_path / "bare.jsonl"
     bare.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), "utf-8")
-    code, out, err = run_replay(capsys, str(bare), "--headless")
+    code, out, err = run_replay(capsys, str(bare), "--headless", "--speed", "1")
     assert code == 0
     assert said_lines(out, "Tutor") == [
         line.replace("Jairo: ", "Tutor: ") for line in said_lines(recorded[1])
@@ -748,6 +749,7 @@ def test_a_real_voice_call_exports_the_audio_it_logged(
     lesson = json.loads((SCENARIOS / "a1_taxi_bogota.json").read_text(encoding="utf-8"))
     lesson.update(id="short_taxi", opening="¡Hola!", tools=["grade_lesson"])
     lesson["steps"] = lesson["steps"][:1]
+    lesson["goals"] = lesson["goals"][:1]  # the one the step serves
     lesson["steps"][0]["tutor"] = "¿Cómo está?"
     (tutor_home / "scenarios").mkdir(parents=True)
     (tutor_home / "scenarios" / "short_taxi.json").write_text(json.dumps(lesson), "utf-8")

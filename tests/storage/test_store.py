@@ -194,7 +194,9 @@ def test_progress_aggregates_each_scenario(db: ProgressStore) -> None:
             scenario="a1_taxi_bogota",
             attempts=3,
             graded=2,
+            unfinished=0,
             best_score=90.0,
+            average_score=76.0,
             last_score=62.0,
             last_date=T0 + timedelta(days=5),
         ),
@@ -202,7 +204,9 @@ def test_progress_aggregates_each_scenario(db: ProgressStore) -> None:
             scenario="a2_market",
             attempts=2,
             graded=2,
+            unfinished=0,
             best_score=70.0,
+            average_score=62.5,
             last_score=55.0,
             last_date=T0 + timedelta(days=3),
         ),
@@ -366,18 +370,24 @@ def test_progress_rows_are_json_ready_and_titled(db: ProgressStore) -> None:
             "title": "Taxi in Bogotá",
             "attempts": 1,
             "graded": 1,
+            "unfinished": 0,
             "best_score": 85.0,
+            "average_score": 85.0,
             "last_score": 85.0,
             "last_date": "2025-03-01T09:30:00+00:00",
+            "last_log_path": None,
         },
         {
             "scenario": "retired_scenario",
             "title": "retired_scenario",
             "attempts": 1,
             "graded": 0,
+            "unfinished": 0,
             "best_score": None,
+            "average_score": None,
             "last_score": None,
             "last_date": "2025-02-28T09:30:00+00:00",
+            "last_log_path": None,
         },
     ]
     json.dumps(rows)
@@ -391,13 +401,17 @@ def test_print_progress_table(
     session(db, "a2_market", T0 - timedelta(days=1))
     print_progress(progress_rows(db, {"a1_taxi_bogota": "Taxi in Bogotá"}), as_json=False)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["scenario", "title", "attempts", "best", "last", "last", "date"]
+    assert lines[0].split() == [
+        "scenario", "title", "attempts", "unfinished", "best", "avg", "last", "last", "date",
+    ]  # fmt: skip
     assert lines[1].startswith("─")
     assert lines[2].split() == [
-        "a1_taxi_bogota", "Taxi", "in", "Bogotá", "1", "85", "85", "2025-03-01", "15:00",
+        "a1_taxi_bogota", "Taxi", "in", "Bogotá", "1", "0", "85", "85", "85", "2025-03-01", "15:00",
     ]  # fmt: skip
-    assert lines[3].split() == ["a2_market", "a2_market", "1", "-", "-", "2025-02-28", "15:00"]
-    assert len(lines) == 4
+    assert lines[3].split() == [
+        "a2_market", "a2_market", "1", "0", "-", "-", "-", "2025-02-28", "15:00",
+    ]  # fmt: skip
+    assert lines[4:] == ["", "One scenario's sessions and their logs: tutor progress SCENARIO"]
 
 
 def test_print_progress_json(db: ProgressStore, capsys: pytest.CaptureFixture[str]) -> None:
@@ -413,7 +427,7 @@ def test_print_progress_json(db: ProgressStore, capsys: pytest.CaptureFixture[st
 def test_print_progress_when_there_is_none(capsys: pytest.CaptureFixture[str]) -> None:
     print_progress([], as_json=False)
     out = capsys.readouterr().out
-    assert out == NO_PROGRESS + "\n" and "tutor call ID" in out
+    assert out == NO_PROGRESS + "\n" and "tutor call SCENARIO" in out
     print_progress([], as_json=True)
     assert json.loads(capsys.readouterr().out) == []
 

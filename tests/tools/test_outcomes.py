@@ -41,11 +41,32 @@ def test_our_own_outputs_give_typed_effects() -> None:
         '{"correct": 2, "total": 5}',
         '{"correct": 2, "questions": 5}',
         '{"quiz": {"correct": 2, "questions": 5}}',
+        '{"score": 2, "total": 5}',
+        '{"score": 2, "out_of": 5}',
+        '{"score": "2/5"}',
+        '{"result": "2 / 5"}',
+        '{"answered": [{"correct": true}, {"correct": false}, {"correct": true}, false, false]}',
+        '{"answers": [{"is_correct": true}, {"is_correct": false}, {"correct": true}, {}, {}]}',
     ],
 )
 def test_other_clients_quiz_outputs_are_understood(output: str) -> None:
     effect = read_outcome("trigger_quiz", output).effect
     assert isinstance(effect, QuizAnswered) and (effect.correct, effect.questions) == (2, 5)
+    assert not effect.skipped
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        '{"ok": true, "skipped": true, "quiz": {"correct": 0, "questions": 4, "skipped": true}}',
+        '{"ok": true, "stored": {"correct": 0, "questions": 4, "skipped": true}}',
+        '{"correct": 0, "total": 4, "skipped": true}',
+    ],
+)
+def test_a_skipped_quiz_is_read_as_skipped(output: str) -> None:
+    effect = read_outcome("trigger_quiz", output).effect
+    assert isinstance(effect, QuizAnswered) and effect.skipped
+    assert (effect.correct, effect.questions) == (0, 4)
 
 
 @pytest.mark.parametrize(
@@ -56,6 +77,11 @@ def test_other_clients_quiz_outputs_are_understood(output: str) -> None:
         '{"ok": true}',
         '{"stored": {"score": "high"}}',
         '{"correct": -1, "total": 2}',
+        '{"correct": 3, "total": 2}',
+        '{"score": 0.75}',
+        '{"score": "5/4"}',
+        '{"answered": 4}',
+        '{"answered": []}',
         "[" * 100_000,
     ],
 )

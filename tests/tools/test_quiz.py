@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import SCENARIOS, shipped_ids
 from tutor_cli.lesson.scenario import Scenario, load_scenario
+from tutor_cli.tools.outcomes import QuizAnswered, read_outcome
 from tutor_cli.tools.quiz import (
     BLANK,
     TRIGGER_QUIZ_TOOL,
@@ -19,6 +20,7 @@ from tutor_cli.tools.quiz import (
     normalise,
     quiz_seed,
     score_quiz,
+    spelling,
 )
 from tutor_cli.tools.registry import ToolContext, ToolRegistry
 from tutor_cli.tools.specs import TRIGGER_QUIZ
@@ -213,6 +215,16 @@ def test_check_answer(question: Question, given: str, expected: bool) -> None:
     assert check_answer(question, given) is expected
 
 
+def test_a_right_answer_without_its_accents_is_shown_as_spelt() -> None:
+    question = Question("fill", "¿Cómo está, ____?", "sumercé", accepted=("su merced",))
+    assert spelling(question, "sumerce") == "sumercé"
+    assert spelling(question, "Sumercé.") is None  # as written, give or take case
+    assert spelling(question, "su merced") is None  # another right answer, as written
+    assert spelling(question, "usted") is None  # wrong: "expected" says the rest
+    choice = Question("choice", "What is «calle»?", "street", ("street", "house"))
+    assert spelling(choice, "a") is None
+
+
 def test_score_quiz_counts_and_pads_skipped_answers() -> None:
     quiz = Quiz(title="t", questions=(FILL, CHOICE, CALLE))
     result = score_quiz(quiz, ["cuanto cuesta", "d"])
@@ -234,8 +246,16 @@ def test_score_quiz_counts_and_pads_skipped_answers() -> None:
             },
             {"question": "?", "given": "", "expected": "la calle", "correct": False},
         ],
+        "skipped": False,
     }
     assert score_quiz(quiz, ["x"] * 5)["questions"] == 3
+
+
+@pytest.mark.parametrize("answers", [[], ["", " "], ["", "", "", "extra"]])
+def test_a_quiz_with_no_answer_given_is_skipped(answers: list[str]) -> None:
+    quiz = Quiz(title="t", questions=(FILL, CHOICE, CALLE))
+    result = score_quiz(quiz, answers)
+    assert result["skipped"] is True and result["correct"] == 0 and result["questions"] == 3
 
 
 # --- the tool, end to end -------------------------------------------------------------------
@@ -295,6 +315,20 @@ def test_trigger_quiz_takes_focus_and_count_and_scores_skips() -> None:
     fills = sum(q.kind == "fill" for q in quiz.questions)
     assert outcome.result["quiz"]["correct"] == 3 - fills
     assert outcome.result["stored"]["id"] == 9
+
+
+def test_a_skipped_quiz_tells_the_tutor_so() -> None:
+    outcome, _, stored = run_tool("{}", lambda q: "")
+    assert outcome.ok, outcome.error
+    assert stored[0]["skipped"] is True
+    sent = json.loads(outcome.output)
+    assert sent["skipped"] is True
+    assert sent["note"] == "The learner skipped the quiz: no question was answered."
+    effect = read_outcome("trigger_quiz", outcome.output).effect
+    assert isinstance(effect, QuizAnswered) and effect.skipped
+    answered, _, _ = run_tool("{}", lambda q: q.answer)
+    assert "skipped" not in json.loads(answered.output)
+    assert isinstance(answered.effect, QuizAnswered) and not answered.effect.skipped
 
 
 def test_same_lesson_same_quiz_across_calls() -> None:

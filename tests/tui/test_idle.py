@@ -12,8 +12,8 @@ from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi
 from tutor_cli.lesson.updates import AudioMode, MicLevel
 from tutor_cli.realtime.events import input_audio_append
 from tutor_cli.tui.app import CallApp
-from tutor_cli.tui.call_screen import SayInput
 from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.status import StatusBar
 
 

@@ -149,6 +149,11 @@ async def advance(pilot: Any, clock: FakeClock, seconds: float, steps: int = 4) 
         await pilot.pause(0.06)
 
 
+def space_label(app: ReplayApp) -> str:
+    """What the footer says the space key does."""
+    return app.screen.active_bindings["space"].binding.description
+
+
 def test_replay_plays_pauses_changes_speed_seeks_and_ends(tmp_path: Path, tutor_home: Path) -> None:
     log = write_log(tmp_path / "lesson.jsonl")
     clock = FakeClock()
@@ -172,13 +177,17 @@ def test_replay_plays_pauses_changes_speed_seeks_and_ends(tmp_path: Path, tutor_
             assert "00:05 / 00:25" in status(app)
             assert "← response.output_text.done" in screen.query_one(EventPane).lines.plain()
 
-            # Space pauses: the position stays put however long we wait; space resumes.
+            # Space pauses: the position stays put however long we wait; space resumes. The
+            # footer says what the key does now.
+            assert space_label(app) == "Pause"
             await pilot.press("space")
             assert "⏸ 00:05" in status(app)
+            assert space_label(app) == "Play"
             await advance(pilot, clock, 10.0)
             assert "00:05 / 00:25" in status(app)
             assert "You  Al hotel" not in transcript(app)
             await pilot.press("space")
+            assert space_label(app) == "Pause"
             await advance(pilot, clock, 1.0)
             await until(pilot, lambda: "You  Al hotel Tequendama" in transcript(app), "turn 4")
             assert "▶ 00:06" in status(app)

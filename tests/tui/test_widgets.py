@@ -26,11 +26,11 @@ from tutor_cli.lesson.updates import (
     TutorFinal,
 )
 from tutor_cli.tools.outcomes import ToolOutcome
-from tutor_cli.tools.quiz import Question
+from tutor_cli.tools.quiz import Question, Quiz
 from tutor_cli.tui.app import CallApp
 from tutor_cli.tui.event_pane import EventPane, EventRecords
 from tutor_cli.tui.lines import LineList
-from tutor_cli.tui.quiz import chosen, expected
+from tutor_cli.tui.quiz import QuizScreen, chosen, expected
 from tutor_cli.tui.status import StatusBar, meter
 from tutor_cli.tui.transcript import Transcript
 
@@ -158,7 +158,7 @@ def test_status_bar_meter_turns_and_modes() -> None:
             app.show(AudioMode("text", reason="no input device found"))
             await pilot.pause(0.05)
             banner = drawn(app.call_screen.query_one("#audio-banner"))
-            assert "text-only" in banner and "no input device found" in banner
+            assert "Text-only call: no input device found" in banner
             await app.close_call()
 
     asyncio.run(main())
@@ -222,6 +222,44 @@ def test_line_list_keeps_at_most_max_entries() -> None:
             assert drawn(lines).splitlines()[-2:] == ["last", "of all"]
 
     asyncio.run(main())
+
+
+def test_quiz_window_shows_spelling_and_says_what_enter_does_at_the_end() -> None:
+    quiz = Quiz("Taxi quiz", (Question("fill", "¿Cómo está, ____?", "sumercé"),))
+
+    class Host(App[None]):
+        answers: list[str] | None = None
+
+        def on_mount(self) -> None:
+            def done(answers: list[str] | None) -> None:
+                self.answers = answers
+
+            self.push_screen(QuizScreen(quiz), done)
+
+    async def main() -> None:
+        app = Host()
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = app.screen
+            assert "Esc: skip the rest" in drawn(screen.query_one("#quiz-keys"))
+            await pilot.press(*"sumerce", "enter")
+            assert "✓ 1. sumerce  spelt: sumercé" in drawn(screen.query_one("#quiz-results"))
+            keys = drawn(screen.query_one("#quiz-keys"))
+            assert "send the result" in keys and "skip" not in keys
+            await pilot.press("enter")
+            assert app.answers == ["sumerce"]
+
+    asyncio.run(main())
+
+
+def test_status_bar_shows_a_cost_only_for_engines_that_bill() -> None:
+    free = StatusBar(FakeClock())
+    free.tokens, free.cost = 19456, None
+    assert free.render_status().plain.endswith("19,456 tokens")
+    billed = StatusBar(FakeClock(), billed=True)
+    billed.tokens = 19456
+    assert billed.render_status().plain.endswith("19,456 tokens · no cost estimate")
+    billed.cost = 0.0261
+    assert billed.render_status().plain.endswith("19,456 tokens · $0.0261")
 
 
 def test_quiz_answers_by_letter_or_number() -> None:

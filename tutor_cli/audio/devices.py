@@ -14,7 +14,12 @@ PORTAUDIO_FIX = (
 
 
 class AudioUnavailable(Exception):
-    """No audio here; the message says why in words a learner can act on."""
+    """No audio here; the message says why in words a learner can act on, and `brief` says
+    it in a few words (for a one-line notice; `tutor doctor` gives the whole story)."""
+
+    def __init__(self, message: str, *, brief: str | None = None) -> None:
+        super().__init__(message)
+        self.brief = brief or message
 
 
 def portaudio() -> Any:
@@ -22,7 +27,10 @@ def portaudio() -> Any:
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when the library is not found
-        raise AudioUnavailable(f"PortAudio is not available ({exc}); {PORTAUDIO_FIX}") from None
+        raise AudioUnavailable(
+            f"PortAudio is not available ({exc}); {PORTAUDIO_FIX}",
+            brief="PortAudio is not available",
+        ) from None
     return sounddevice
 
 

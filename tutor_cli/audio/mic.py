@@ -136,6 +136,25 @@ class WavMic:
         return None
 
 
+class NoMic:
+    """No microphone (a speaker file on a machine without one): nothing is ever heard, and
+    the learner types."""
+
+    def __init__(self) -> None:
+        self.dropped = 0
+        self.finished = asyncio.Event()  # never: there is nothing to stream
+
+    async def start(self) -> None:
+        return None
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        await asyncio.Event().wait()  # until the call stops streaming
+        yield bytes(FRAME_SAMPLES * 2), time.perf_counter()  # never reached
+
+    async def stop(self) -> None:
+        return None
+
+
 async def _until(moment: float) -> None:
     """Sleep until `moment` (monotonic clock); at once if it has passed."""
     wait = moment - time.monotonic()

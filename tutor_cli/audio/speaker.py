@@ -45,13 +45,15 @@ class WavSpeaker:
     so the file's timeline is the call's timeline. While the buffer is quiet (between replies)
     every block is silence until audio is pushed, so the clock sleeps up to `QUIET_S` at a
     time; a push first writes the silence due so far and wakes it. Blocks reach the file every
-    `WRITE_BLOCKS` (and at the end), each write leaving a complete WAV header.
+    `WRITE_BLOCKS` (and at the end), each write leaving a complete WAV header. With no `path`
+    nothing is written, but the tutor's voice is still played out on that clock (a mic file
+    with no speaker), so replies end and interruptions are measured as with a sound card.
     """
 
     WRITE_BLOCKS = 25  # half a second: one write and header update instead of twenty-five
     QUIET_S = 0.5
 
-    def __init__(self, buffer: JitterBuffer, path: Path) -> None:
+    def __init__(self, buffer: JitterBuffer, path: Path | None) -> None:
         self.buffer = buffer
         self.path = path
         self._task: asyncio.Task[None] | None = None
@@ -63,6 +65,9 @@ class WavSpeaker:
         self.blocks = 0
 
     async def start(self) -> None:
+        if self.path is None:
+            self._task = asyncio.create_task(self._clock())
+            return
         try:
             # The tutor's voice is part of the conversation: readable by its owner only.
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -98,8 +103,11 @@ class WavSpeaker:
         """Read every block due by now; wake the clock if it sleeps (audio is coming)."""
         due = int((time.monotonic() - self._started) / BLOCK_S) + 1
         while self.blocks < due:
-            self._unwritten += self.buffer.read(FRAME_SAMPLES).data
+            block = self.buffer.read(FRAME_SAMPLES)
             self.blocks += 1
+            if self._wav is None:
+                continue  # played out to nobody
+            self._unwritten += block.data
             if self.blocks % self.WRITE_BLOCKS == 0:
                 self._write()
         if self._wake is not None:

@@ -24,6 +24,7 @@ from tutor_cli.call.settings import CallSettings
 from tutor_cli.call.tool_runs import ToolRuns
 from tutor_cli.lesson.scenario import Scenario
 from tutor_cli.lesson.session_config import session_config
+from tutor_cli.lesson.tracker import LessonTracker
 from tutor_cli.lesson.updates import (
     NON_JSON_FRAME,
     AudioChunk,
@@ -54,7 +55,7 @@ from tutor_cli.lesson.updates import (
 from tutor_cli.realtime.connection import Connection
 from tutor_cli.realtime.conversation import Conversation
 from tutor_cli.realtime.endpoint import Endpoint, resolve_endpoint
-from tutor_cli.realtime.pricing import cost_usd
+from tutor_cli.realtime.pricing import engine_cost
 from tutor_cli.storage.eventlog import EventLogWriter
 from tutor_cli.storage.local_records import (
     CallEnded,
@@ -68,7 +69,7 @@ from tutor_cli.storage.local_records import (
 )
 from tutor_cli.storage.paths import sessions_dir
 from tutor_cli.storage.redact import Redactor, SplitSecrets
-from tutor_cli.tools.outcomes import ToolOutcome
+from tutor_cli.tools.outcomes import GradeRecorded, ToolOutcome
 from tutor_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -77,14 +78,6 @@ if TYPE_CHECKING:
     from tutor_cli.storage.store import ProgressStore
 
 SECRET_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TUTOR_ENGINE_KEY")
-
-
-def _mic_frame(direction: str, event: dict[str, Any] | str) -> bool:
-    return (
-        direction == "client"
-        and isinstance(event, dict)
-        and event.get("type") == "input_audio_buffer.append"
-    )
 
 
 class Call:
@@ -114,11 +107,11 @@ class Call:
             + list(self.endpoint.secrets if self.endpoint else ())
         )
         model = self.endpoint.model if self.endpoint else "offline"
-        self.conversation = Conversation(model)
+        self.conversation = Conversation(model, billed=bool(self.endpoint and self.endpoint.bills))
         self.summary = CallSummary(
             scenario.id,
             scenario.title,
-            self.endpoint.engine if self.endpoint else "offline",
+            self.endpoint.name if self.endpoint else "offline",
             model,
             datetime.now(UTC),
         )
@@ -138,6 +131,7 @@ class Call:
             voice=voice,
         )
         self.learner_speaking = False
+        self.lesson = LessonTracker(scenario)
         self.tools = ToolRuns(
             scenario,
             registry or ToolRegistry.default(),
@@ -151,12 +145,11 @@ class Call:
         self.abandoned_replies = 0  # replies given up on after the engine went silent
         self._skipped_reported = False  # malformed events: told once, each one logged
         self._hurry = asyncio.Event()  # end at once: stop waiting for the tutor
+        self.grade_forced = False  # the ending asked for the grade (see `ended_early`)
 
     def _frame(self, direction: str, event: dict[str, Any] | str) -> None:
         if self.frame_listener is not None:
-            if not _mic_frame(direction, event):  # our own PCM, 50 a second: no text in it
-                event = self.redact.value(event)
-            self.frame_listener(direction, event)
+            self.frame_listener(direction, self.redact.frame(direction, event))
 
     def _show(self, update: CallUpdate) -> None:
         """Views never see a secret, even one a server echoes back."""
@@ -177,6 +170,11 @@ class Call:
         self.notify(f"{problem}; the lesson goes on", "error")
         self.summary.failure = self.summary.failure or problem
 
+    def _heard(self, text: str | None) -> None:
+        progress = self.lesson.heard(text)
+        if progress is not None:
+            self._show(progress)
+
     # --- intents (what views and learner input call) ------------------------------------------
 
     async def say(self, text: str) -> None:
@@ -186,6 +184,7 @@ class Call:
             return
         self._show(self.conversation.send_text(text))
         self.summary.learner_turns += 1
+        self._heard(text)
         await self.link.flush()
 
     @property
@@ -261,14 +260,14 @@ class Call:
         self.log = EventLogWriter.create(
             sessions_dir(),
             scenario=self.scenario.id,
-            engine=self.endpoint.engine,
+            engine=self.endpoint.name,
             model=self.endpoint.model,
             secrets=self.redact.secrets,
             keep_mic_audio=self.settings.keep_mic_audio,
             on_failure=self._not_saved,
         )
         self.summary.log_path = self.log.path
-        self.progress.open(self.summary)
+        self.progress.open(self.summary, scripted=self.settings.scripted)
         connection = Connection(
             self.endpoint,
             self.log,
@@ -303,6 +302,7 @@ class Call:
             self.conversation.request_response()  # the tutor speaks first
             await self.link.flush()
             self._opened.set()
+            self._show(self.lesson.progress())
             self.mic.start()
             return
         resumed = self.conversation.resume(session)
@@ -368,6 +368,8 @@ class Call:
             case _:
                 assert_never(update)
         self._show(update)
+        if isinstance(update, LearnerTranscript):
+            self._heard(update.text)
 
     def _skipped(self, update: MalformedEvent) -> None:
         """A server event that could not be used: logged every time, told once."""
@@ -398,6 +400,8 @@ class Call:
         self.summary.take(outcome.effect)
         self._note(ToolFinished(call.name, call.call_id, outcome.ok, outcome.output))
         self._show(ran)
+        if isinstance(outcome.effect, GradeRecorded):
+            self._show(self.lesson.take_grade(outcome.effect.grade["goals_achieved"]))
         self.conversation.tool_output(call.call_id, outcome.output)
         await self.link.flush()
 
@@ -411,6 +415,13 @@ class Call:
         finally:
             await self.close()
         return self.summary
+
+    @property
+    def ended_early(self) -> bool:
+        """The learner ended the lesson before it was over: no grade came, or the call's own
+        ending had to ask for it (ctrl+q, a signal, the last line given) before the learner
+        was through the lesson's steps."""
+        return self.summary.grade is None or (self.grade_forced and not self.lesson.finished)
 
     @property
     def hurried(self) -> bool:
@@ -428,8 +439,11 @@ class Call:
             await self._engine.stop()
             self._engine = None
         self.summary.duration_s = time.monotonic() - self._started
+        self.summary.finished = not self.ended_early
         if self.summary.cost_usd is None:
-            self.summary.cost_usd = cost_usd(self.summary.model, self.summary.usage)
+            self.summary.cost_usd = engine_cost(
+                self.summary.engine, self.summary.model, self.summary.usage
+            )
         self.progress.close(self.summary)
         self._note(CallEnded(self.summary.failure))
         if self.log is not None:

@@ -38,6 +38,7 @@ async def ask_for_the_grade(call: Call) -> None:
         call.conversation.abandon_reply()
     if _wants_grade(call):
         call.notify("asking the tutor for a grade…")
+        call.grade_forced = True  # the tutor had not graded yet: the lesson was not over
         await call.request_reply(tool_choice=events.force_tool("grade_lesson"))
         left = max(0.0, deadline - time.monotonic())
         if not await call.wait_idle(left) or call.summary.grade is None:

@@ -33,6 +33,7 @@ from tutor_cli.lesson.updates import (
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    LessonProgress,
     MicLevel,
     Notice,
     ResponseState,
@@ -51,7 +52,7 @@ from tutor_cli.lesson.updates import (
 from tutor_cli.realtime.connection import ConnectionFailed
 from tutor_cli.storage.store import ProgressStore
 from tutor_cli.tools.quiz import Quiz
-from tutor_cli.views.console import ConsoleView, print_report
+from tutor_cli.views.console import ConsoleView, PipedConsole, print_report
 
 # Called after each learner turn with its index and whether the tutor replied in time.
 OnReply = Callable[[int, bool], None]
@@ -153,6 +154,7 @@ class Recorder:
                 | Notice()
                 | MicLevel()
                 | AudioMode()
+                | LessonProgress()
             ):
                 pass
             case _:
@@ -279,7 +281,9 @@ def run_headless(
             return quiz_lines.popleft()
         return await prompt.ask("answer> ") if prompt else None
 
-    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer)
+    # At the `you>` prompt the terminal has shown the line as it was typed: once is enough.
+    at_prompt = script is None and lines is None
+    view = ConsoleView(scenario.persona.name, quiz_answers=next_answer, echo_typed=not at_prompt)
 
     async def run() -> int:
         nonlocal prompt
@@ -296,6 +300,9 @@ def run_headless(
             for call in calls:
                 call.hurry()
 
+        if isinstance(view.console, PipedConsole):
+            # Nobody reads any more (`| head`): end the lesson as a first Ctrl+C would.
+            view.console.on_gone = stop.set
         with ending_signals(first, second), ProgressStore.open_default() as store:
             call = Call(scenario, settings, view, store=store)
             calls.append(call)
@@ -305,7 +312,7 @@ def run_headless(
                 prompt = Prompt()
             turns = prompt.turns() if prompt is not None else from_lines(lines or deque())
             summary = await lesson(call, until(turns, stop), stop=stop)
-            view.summary(summary)
+            view.summary(summary, scenario.goals)
             return 1 if summary.failure else 0
 
     return asyncio.run(run())
@@ -332,7 +339,7 @@ async def _scripted(
     summary = await lesson(call, turns, check, stop)
     report.failure = summary.failure
     report.checks += check_end(script.end, recorder.all_tools)
-    view.summary(summary)
+    view.summary(summary, call.scenario.goals)
     print_report(view.console, report)
     if junit is not None:
         write_junit(report, junit, time.monotonic() - started)

@@ -44,7 +44,7 @@ class Microphone:
         self.settings = settings
         self.conversation = conversation
         self.voice = voice
-        self.mode = AudioMode("text", reason="text-only call")
+        self.mode = AudioMode("text")
         self.talking = False  # push-to-talk held
         self._send = send
         self._show = show
@@ -61,11 +61,12 @@ class Microphone:
             if self.voice is None:
                 self.voice = await Voice.open(self.settings)
         except AudioUnavailable as exc:
-            self.mode = AudioMode("text", reason=str(exc))
-            self._show(Notice(f"text-only call: {exc}", "warning"))
+            self.mode = AudioMode("text", reason=exc.brief)
         else:
             push_to_talk = self.settings.push_to_talk
             self.mode = AudioMode("push_to_talk" if push_to_talk else "voice")
+            if self.voice.missing is not None:
+                self._show(Notice(self.voice.missing, "warning"))
         self._show(self.mode)
 
     def start(self) -> None:

@@ -39,7 +39,8 @@ class ProgressRow:
         if self._on_failure is not None:
             self._on_failure(self.failure)
 
-    def open(self, summary: CallSummary) -> None:
+    def open(self, summary: CallSummary, *, scripted: bool = False) -> None:
+        """Record the start of the call: a lesson the learner holds, or a `scripted` one."""
         if self.store is None:
             return
         try:
@@ -49,6 +50,7 @@ class ProgressRow:
                 model=summary.model,
                 log_path=str(summary.log_path) if summary.log_path else None,
                 started_at=summary.started_at,
+                kind="scripted" if scripted else "live",
             )
         except (sqlite3.Error, OSError) as exc:
             self._failed(exc)
@@ -74,7 +76,8 @@ class ProgressRow:
             return dict(result)
 
     def close(self, summary: CallSummary) -> None:
-        """Record the end, the usage and the cost; a second close does nothing."""
+        """Record the end, the usage, the cost and whether the lesson was finished; a second
+        close does nothing."""
         if self.store is None or self._session_id is None:
             return
         session_id, self._session_id = self._session_id, None
@@ -84,6 +87,7 @@ class ProgressRow:
                 ended_at=datetime.now(UTC),
                 usage=summary.usage.as_dict(),
                 cost_usd=summary.cost_usd,
+                finished=summary.finished,
             )
         except (sqlite3.Error, OSError) as exc:
             self._failed(exc)

@@ -16,6 +16,9 @@ class CallSettings:
     model: str | None = None
     text_only: bool = False
     keep_mic_audio: bool = False
+    # Driven by a script or by lines given in advance (--script, --say, piped input), not
+    # held by the learner: stored, but no measure of the learner's progress.
+    scripted: bool = False
     session: SessionOptions = field(default_factory=SessionOptions)
     reply_timeout: float = 60.0  # the engine's longest silence while it owes a reply
     grade_timeout: float = 15.0  # the longest an ending call waits for its grade

@@ -15,6 +15,7 @@ import typer
 
 from tutor_cli import __version__
 from tutor_cli.cli import call, lessons, replay, system
+from tutor_cli.cli.options import HELP_OPTIONS, Command
 from tutor_cli.errors import BadInput
 from tutor_cli.views.literal import printable
 
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=HELP_OPTIONS,  # -h everywhere: commands inherit the root's
 )
 
 
@@ -44,14 +46,15 @@ def _root(
     """A terminal voice tutor: role-play lessons with a tutor you can talk to or type to."""
 
 
-app.command("list")(lessons.list_scenarios)
-app.command()(lessons.show)
-app.command()(call.call)
-app.command()(system.devices)
-app.command()(system.doctor)
-app.command()(lessons.progress)
-app.command()(system.serve)
-app.command()(replay.replay)
+app.command("list", cls=Command)(lessons.list_scenarios)
+app.command(cls=Command)(lessons.show)
+app.command(cls=Command)(lessons.check)
+app.command(cls=Command)(call.call)
+app.command(cls=Command)(system.devices)
+app.command(cls=Command)(system.doctor)
+app.command(cls=Command)(lessons.progress)
+app.command(cls=Command)(system.serve)
+app.command(cls=Command)(replay.replay)
 
 
 def _say(text: str) -> None:

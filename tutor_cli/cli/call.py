@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,22 +15,28 @@ from tutor_cli.errors import BadInput
 from tutor_cli.lesson.session_options import NoiseReduction
 from tutor_cli.views.literal import printable
 
+if TYPE_CHECKING:
+    from tutor_cli.lesson.updates import CallSummary
+
 
 def call(
     scenario_id: Annotated[
         str | None,
-        typer.Argument(metavar="ID", help="A scenario id from 'tutor list' (or the script's)."),
+        typer.Argument(
+            metavar="SCENARIO", help="A scenario id from 'tutor list' (or the script's)."
+        ),
     ] = None,
     engine: Annotated[
         str,
         typer.Option(
             envvar="TUTOR_ENGINE",
+            metavar="ENGINE",
             help="auto (OpenAI with OPENAI_API_KEY, else offline), openai, azure, offline, "
             "or a ws:// / wss:// URL of a compatible server.",
         ),
     ] = "auto",
     model: Annotated[
-        str | None, typer.Option(help="Realtime model (default gpt-realtime).")
+        str | None, typer.Option(metavar="MODEL", help="Realtime model (default gpt-realtime).")
     ] = None,
     headless: Annotated[
         bool, typer.Option("--headless", help="No call screen: print the lesson as it streams.")
@@ -40,38 +46,60 @@ def call(
     ] = False,
     say: Annotated[
         list[str] | None,
-        typer.Option("--say", help="A learner turn (repeatable); the tutor answers each in turn."),
+        typer.Option(
+            "--say",
+            metavar="LINE",
+            help="A learner turn (repeatable); the tutor answers each in turn.",
+        ),
     ] = None,
     script: Annotated[
         Path | None,
-        typer.Option(help="A scripted session (TOML): turns with expected replies and tools."),
+        typer.Option(
+            metavar="FILE",
+            help="A scripted session (TOML): turns with expected replies and tools.",
+        ),
     ] = None,
     junit: Annotated[
-        Path | None, typer.Option(help="With --script: write a JUnit XML report here.")
+        Path | None,
+        typer.Option(metavar="FILE", help="With --script: write a JUnit XML report here."),
     ] = None,
     timeout: Annotated[
         float,
         typer.Option(
+            metavar="SECONDS",
             help="Seconds the engine may stay silent while it owes a reply; then the reply is "
-            "cancelled and the call goes on."
+            "cancelled and the call goes on.",
         ),
     ] = 60.0,
     mic_file: Annotated[
         Path | None,
-        typer.Option(help="A WAV file (any rate and channels) to use as the microphone."),
+        typer.Option(
+            metavar="FILE", help="A WAV file (any rate and channels) to use as the microphone."
+        ),
     ] = None,
     mic_speed: Annotated[
-        MicSpeed, typer.Option(help="Stream --mic-file in real time (like a person) or fast.")
+        MicSpeed,
+        typer.Option(
+            metavar="realtime|fast",
+            help="Stream --mic-file in real time (like a person) or fast.",
+        ),
     ] = MicSpeed.realtime,
     speaker_file: Annotated[
         Path | None,
-        typer.Option(help="Write what the speaker would play (24 kHz mono WAV) to this file."),
+        typer.Option(
+            metavar="FILE",
+            help="Write what the speaker would play (24 kHz mono WAV) to this file.",
+        ),
     ] = None,
     input_device: Annotated[
-        str | None, typer.Option(help="Microphone: an index or name part from 'tutor devices'.")
+        str | None,
+        typer.Option(
+            metavar="DEVICE", help="Microphone: an index or name part from 'tutor devices'."
+        ),
     ] = None,
     output_device: Annotated[
-        str | None, typer.Option(help="Speaker: an index or name part from 'tutor devices'.")
+        str | None,
+        typer.Option(metavar="DEVICE", help="Speaker: an index or name part from 'tutor devices'."),
     ] = None,
     push_to_talk: Annotated[
         bool,
@@ -82,13 +110,17 @@ def call(
     echo_gate: Annotated[
         EchoGateMode,
         typer.Option(
+            metavar="auto|on|off",
             help="Drop mic frames while the tutor is audible unless you are clearly louder: "
-            "auto (on for a sound card, off for --speaker-file), on, off."
+            "auto (on for a sound card, off for --speaker-file), on, off.",
         ),
     ] = EchoGateMode.auto,
     noise_reduction: Annotated[
         NoiseReduction,
-        typer.Option(help="The server's input noise reduction (far_field: no headphones)."),
+        typer.Option(
+            metavar="near_field|far_field|off",
+            help="The server's input noise reduction (far_field: no headphones).",
+        ),
     ] = NoiseReduction.near_field,
     record_mic: Annotated[
         bool,
@@ -107,7 +139,7 @@ def call(
     loaded = load_script(script) if script is not None else None
     scenario_id = scenario_id or (loaded.scenario if loaded else None)
     if scenario_id is None:
-        raise BadInput("name a scenario: tutor call ID (see 'tutor list')")
+        raise BadInput("name a scenario: tutor call SCENARIO (see 'tutor list')")
     if junit is not None and loaded is None:
         raise BadInput("--junit needs --script")
     if not math.isfinite(timeout) or timeout <= 0:
@@ -120,6 +152,7 @@ def call(
         raise BadInput(f"--mic-file: {mic_file}: no such file")
 
     from collections import deque
+    from dataclasses import replace
 
     from tutor_cli.audio.settings import VoiceSettings
     from tutor_cli.call.headless import learner_text, run_headless, stdin_lines
@@ -151,13 +184,29 @@ def call(
         lines: deque[str] | None = deque(learner_text(text, "--say", _warn) for text in say)
     else:
         lines = None if loaded is not None else stdin_lines(_warn)
+    # Turns written in advance make a scripted session: kept, but not the learner's progress.
+    settings = replace(settings, scripted=loaded is not None or lines is not None)
     if loaded is None and lines is None and not headless:
         if not sys.stdout.isatty():
             raise BadInput("the call screen needs a terminal: use --headless, --say or --script")
         from tutor_cli.tui.app import run_call_screen
 
-        raise typer.Exit(run_call_screen(scenario, settings))
+        code, summary = run_call_screen(scenario, settings)
+        _leave_summary(summary, scenario.goals)
+        raise typer.Exit(code)
     raise typer.Exit(run_headless(scenario, settings, lines=lines, script=loaded, junit=junit))
+
+
+def _leave_summary(summary: CallSummary, goals: list[str]) -> None:
+    """The call screen is gone (and its summary with it): leave the summary in the terminal,
+    with the log and how to replay it."""
+    import contextlib
+
+    from tutor_cli.views.console import PipedConsole, print_summary
+
+    # A terminal closed under the call (SIGHUP ended it) has nobody left to tell.
+    with contextlib.suppress(OSError):
+        print_summary(PipedConsole(highlight=False, soft_wrap=True), summary, goals)
 
 
 def _warn(text: str) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
-from tutor_cli.lesson.catalogue import Catalogue, Level, load_by_id
+from tutor_cli.errors import BadInput
+from tutor_cli.lesson.catalogue import Catalogue, Level, check_scenario_id, load_by_id
 
 
 def list_scenarios(
@@ -19,7 +21,8 @@ def list_scenarios(
         ),
     ] = None,
     language: Annotated[
-        str | None, typer.Option(help="Only this target language, e.g. 'es' or 'pt-BR'.")
+        str | None,
+        typer.Option(metavar="LANG", help="Only this target language, e.g. 'es' or 'pt-BR'."),
     ] = None,
     as_json: JsonFlag = False,
     scenarios: ScenarioDirs = None,
@@ -50,12 +53,12 @@ def list_scenarios(
     headers = ("id", "level", "language", "title", "min")
     print(format_table(headers, rows_, right_aligned=(4,), shrink=3))
     count = f"{len(entries)} scenario{'' if len(entries) == 1 else 's'}"
-    print(f"\n{count}. Start one with: tutor call ID")
+    print(f"\n{count}. Start one with: tutor call SCENARIO")
 
 
 def show(
     scenario_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A scenario id from 'tutor list'.")
+        str, typer.Argument(metavar="SCENARIO", help="A scenario id from 'tutor list'.")
     ],
     as_json: JsonFlag = False,
     scenarios: ScenarioDirs = None,
@@ -72,18 +75,108 @@ def show(
     render_scenario(Console(highlight=False), scenario)
 
 
-def progress(as_json: JsonFlag = False, scenarios: ScenarioDirs = None) -> None:
-    """Your progress per scenario: attempts, best and last score, last date."""
+def progress(
+    scenario_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[SCENARIO]",
+            help="List this scenario's sessions, each with its log's path.",
+            show_default=False,
+        ),
+    ] = None,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Include scripted sessions (--script or --say runs), which are left out of "
+            "your progress by default.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Your progress per scenario: attempts, unfinished ones, best, average and last score,
+    last date; or, given a SCENARIO, its sessions with their logs. Only lessons you held count:
+    scripted runs are left out (unless --all), and an attempt you ended early counts as an
+    attempt but not in the scores."""
     from tutor_cli.storage.store import ProgressStore
-    from tutor_cli.views.progress import print_progress, progress_rows
+    from tutor_cli.views.progress import print_progress, print_sessions, progress_rows, session_rows
 
-    titles = {entry.id: entry.title for entry in Catalogue.load(scenarios or [])}
+    if scenario_id is not None:
+        check_scenario_id(scenario_id)
+    catalogue = Catalogue.load(scenarios or [], asked=scenario_id)
+    titles = {entry.id: entry.title for entry in catalogue}
     # Only read: nothing is created before the first lesson, and a home that cannot be
     # written (a read-only disk, a backup) still shows what it holds.
     store = ProgressStore.for_reading()
-    if store is None:
-        rows = []
-    else:
+    rows: list[dict[str, Any]] = []
+    hidden = 0  # scripted sessions left out
+    if store is not None:
         with store:
-            rows = progress_rows(store, titles)
-    print_progress(rows, as_json)
+            if scenario_id is None:
+                rows = progress_rows(store, titles, include_scripted=everything)
+            else:
+                rows = session_rows(store, scenario_id, include_scripted=everything)
+            if not everything:
+                hidden = store.count_sessions("scripted", scenario_id)
+    if scenario_id is None:
+        print_progress(rows, as_json, hidden)
+        return
+    if not rows and scenario_id not in titles:
+        catalogue.get(scenario_id)  # unknown, never played: says which ids are near
+    print_sessions(scenario_id, rows, as_json, hidden)
+
+
+def check(
+    target: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="A scenario id, a scenario file (.json), or a folder of them.",
+            show_default=False,
+        ),
+    ],
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Learner answers to judge (TOML, see the README); by default the "
+            "answers/<id>.toml beside the scenario file, if there is one.",
+        ),
+    ] = None,
+    scenarios: ScenarioDirs = None,
+) -> None:
+    """Check a scenario as its author: is it valid, does each step accept its own model answer
+    and no other, and are learners' answers judged as labelled? Exit 1 when a check fails."""
+    from tutor_cli.lesson.check import answers_beside, check, load_answers
+    from tutor_cli.lesson.scenario import load_scenario
+    from tutor_cli.views.check import check_lines
+    from tutor_cli.views.literal import printable
+
+    if target.is_dir():
+        paths = sorted(p for p in target.glob("*.json") if p.name != "index.json")
+        if not paths:
+            raise BadInput(f"{target}: no scenario files (*.json) in this folder")
+        if answers is not None:
+            raise BadInput("--answers goes with one scenario, not a folder")
+    elif target.suffix == ".json" or target.exists():
+        paths = [target]
+    else:
+        paths = [Catalogue.load(scenarios or []).get(str(target)).path]
+    passed = True
+    for path in paths:
+        try:
+            scenario = load_scenario(path)
+        except BadInput as exc:
+            if len(paths) == 1:
+                raise
+            print(f"✗ {printable(str(exc))}")  # one bad file does not hide the others
+            passed = False
+            continue
+        answers_path = answers or answers_beside(path)
+        loaded = load_answers(answers_path, scenario) if answers_path is not None else None
+        report = check(scenario, loaded)
+        print("\n".join(check_lines(report, str(answers_path) if answers_path else None)))
+        passed = passed and report.passed
+    if not passed:
+        raise typer.Exit(1)

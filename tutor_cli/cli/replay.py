@@ -71,6 +71,7 @@ def _say(text: str) -> None:
 
 
 def replay(
+    context: typer.Context,
     log: Annotated[
         Path,
         typer.Argument(
@@ -84,6 +85,7 @@ def replay(
         float,
         typer.Option(
             "--speed",
+            metavar="FACTOR",
             help="Play this many times faster than the lesson went (0.5: half speed).",
             callback=_speed_alone,
         ),
@@ -92,7 +94,8 @@ def replay(
         bool,
         typer.Option(
             "--instant",
-            help="Replay at once, without the lesson's pauses.",
+            help="Replay at once, without the lesson's pauses (the default when the output is "
+            "not a terminal and no --speed is given).",
             callback=_instant_alone,
         ),
     ] = False,
@@ -159,6 +162,8 @@ def replay(
     if not headless and not as_json and sys.stdout.isatty():
         code = _on_screen(log, speed, instant, start_at, strict, no_audio, export_wav)
         raise typer.Exit(code)
+    if not sys.stdout.isatty() and not _given(context, "speed"):
+        instant = True  # nobody watches a pipe or a file: pauses would only keep it waiting
 
     from tutor_cli.replay.playback import Replay
     from tutor_cli.replay.sound import LazySpeaker

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
-from tutor_cli.errors import BadInput
+from tutor_cli.errors import BadInput, warn
 from tutor_cli.lesson.catalogue import check_scenario_id
 
 
@@ -37,12 +37,20 @@ def devices(as_json: JsonFlag = False) -> None:
     from tutor_cli.views.devices import device_table
 
     Console(highlight=False).print(device_table(found))
-    print("Choose with: tutor call ID --input-device N --output-device N (an index or a name part)")
+    print(
+        "Choose with: tutor call SCENARIO --input-device N --output-device N "
+        "(an index or a name part)"
+    )
 
 
 def doctor(
     engine: Annotated[
-        str, typer.Option(envvar="TUTOR_ENGINE", help="The engine to check, as for 'tutor call'.")
+        str,
+        typer.Option(
+            envvar="TUTOR_ENGINE",
+            metavar="ENGINE",
+            help="The engine to check, as for 'tutor call'.",
+        ),
     ] = "auto",
 ) -> None:
     """Check what a call needs: PortAudio, devices, the API key (never shown), the engine."""
@@ -55,24 +63,54 @@ def doctor(
 
 def serve(
     host: Annotated[
-        str, typer.Option(help="Address to bind. Anything but loopback exposes the engine.")
+        str,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Address to bind. Anything but loopback exposes the engine, and needs a token "
+            "(or --insecure).",
+        ),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on (0 picks a free one).")
+    ] = 8765,
     scenario: Annotated[
         str | None,
         typer.Option(
-            "--scenario", help="Scenario for connections that name none with ?scenario=ID."
+            "--scenario",
+            metavar="SCENARIO",
+            help="Scenario for connections that name none with ?scenario=SCENARIO.",
         ),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(help="Refuse connections without 'Authorization: Bearer TOKEN'."),
+        typer.Option(
+            metavar="TOKEN",
+            envvar="TUTOR_SERVE_TOKEN",
+            help="Refuse connections without 'Authorization: Bearer TOKEN'. Prefer the "
+            "environment variable: other users can read command lines.",
+        ),
     ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin",
+            metavar="ORIGIN",
+            help="A web origin (https://host[:port]) whose pages may connect, besides loopback "
+            "ones (repeatable). Clients that are not browsers send none and are not affected.",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure", help="Allow binding beyond loopback without a token (anyone may connect)."
+        ),
+    ] = False,
     pace: Annotated[
         float,
         typer.Option(
+            metavar="FACTOR",
             help="Stream speech this many times faster than real time after a 1 s lead "
-            "(0: as fast as it is made)."
+            "(0: as fast as it is made).",
         ),
     ] = 4.0,
     scenarios: ScenarioDirs = None,
@@ -86,7 +124,26 @@ def serve(
         raise BadInput(f"--pace: {pace:g} must be 0 or more")
     import asyncio
 
-    from tutor_cli.engine.server import OfflineEngine
+    from tutor_cli.engine.server import OfflineEngine, loopback_host, normalise_origin
+
+    token = token or None  # an empty TUTOR_SERVE_TOKEN is no token
+    if token is not None and any(ord(c) < 32 or ord(c) == 127 for c in token):
+        raise BadInput("--token: contains a control character, which no header can carry")
+    origins = []
+    for origin in allow_origin or []:
+        try:
+            origins.append(normalise_origin(origin))
+        except ValueError as exc:
+            raise BadInput(f"--allow-origin: {exc}") from None
+    if not loopback_host(host) and token is None:
+        if not insecure:
+            raise BadInput(
+                f"--host {host}: reaches beyond this machine; set a token "
+                "(TUTOR_SERVE_TOKEN or --token), or pass --insecure to let anyone connect"
+            )
+        warn(
+            f"listening on {host} without a token (--insecure): anyone who can reach it can use it"
+        )
 
     async def run() -> None:
         engine = OfflineEngine(
@@ -96,6 +153,7 @@ def serve(
             token=token,
             scenario_dirs=scenarios or [],
             pace=pace,
+            allowed_origins=origins,
         )
         await engine.start()
         print(f"offline engine listening on {engine.url}", flush=True)

@@ -1,5 +1,11 @@
-"""The conversation as the engine keeps it: its items in order, the audio sent for the tutor's
-spoken items (so a truncation can cut them), and what the items weigh as input tokens."""
+"""The conversation as the engine keeps it: its items in order, how much audio was sent for each
+of the tutor's spoken items (so a truncation can cut it), and what the items weigh as input
+tokens.
+
+The tutor's audio itself is never kept: a truncation only needs its length, so however long a
+session talks, each spoken item costs a counter, and any of them can be truncated as the API
+allows.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,11 @@ from tutor_cli.realtime.pricing import Usage
 
 @dataclass(eq=False)
 class SpokenAudio:
-    """How much audio a tutor item has had sent: deltas add to it, a truncation shortens it."""
+    """How much audio a tutor item has had sent: deltas add to it, a truncation shortens it
+    (and ends it: nothing more of a truncated item is sent)."""
 
     size: int = 0  # bytes
+    truncated: bool = False
 
 
 @dataclass(eq=False)
@@ -43,6 +51,10 @@ class ConversationItems:
             if entry.item["id"] == item_id:
                 return index
         raise ClientError("item_not_found", f"no item with id {item_id!r}", "item_id")
+
+    def __contains__(self, item_id: object) -> bool:
+        """Whether an item has this id."""
+        return any(entry.item["id"] == item_id for entry in self._entries)
 
     def find(self, item_id: str) -> Event:
         """The item with this id; an unknown id is refused."""
@@ -71,26 +83,30 @@ class ConversationItems:
         return self._spoken.setdefault(item_id, SpokenAudio())
 
     def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
-        """The learner heard only `audio_end_ms` of a spoken tutor item: cut its audio there,
-        and its transcript about as far."""
+        """The learner heard only `audio_end_ms` of a spoken tutor item, finished or still
+        streaming: cut its audio there and, as the API does, remove its transcript, so the
+        context holds no words the learner did not hear."""
         item = self.find(item_id)
         audio = self._spoken.get(item_id)
-        if item.get("role") != "assistant" or audio is None or content_index != 0:
+        if item.get("role") != "assistant" or audio is None:
             raise ClientError("invalid_value", "only assistant audio can be truncated", "item_id")
+        if content_index != 0:
+            raise ClientError(
+                "invalid_value", "a spoken tutor item has one content part, 0", "content_index"
+            )
         have_ms = audio.size // BYTES_PER_MS
-        if audio_end_ms < 0 or audio_end_ms > have_ms:
+        if audio_end_ms > have_ms:
             raise ClientError(
                 "invalid_value",
                 f"audio content of {have_ms}ms is already shorter than {audio_end_ms}ms",
                 "audio_end_ms",
             )
-        part = item["content"][0]
-        heard = audio_end_ms / have_ms if have_ms else 0.0
-        transcript = part.get("transcript") or ""
-        # The learner heard about this share of the words; drop the rest.
-        cut = transcript[: round(len(transcript) * heard)]
-        part["transcript"] = cut if heard >= 1 else cut.rsplit(" ", 1)[0] if " " in cut else ""
         audio.size = min(audio.size, audio_end_ms * BYTES_PER_MS)
+        audio.truncated = True
+        # A message still streaming has no content yet: it gets it, without the transcript,
+        # when it closes.
+        for part in item.get("content") or []:
+            part["transcript"] = ""
 
     def input_usage(self, instructions: str) -> Usage:
         """What a response reads as input: every item, and the session's instructions."""
@@ -111,23 +127,13 @@ def public(item: Event) -> dict[str, Any]:
 
 
 def checked_message(item: Event) -> Event:
-    """A client's message item, checked: its role, status and a copy of its content."""
-    role = item.get("role")
-    content = item.get("content")
-    if role not in ("user", "assistant", "system"):
-        raise ClientError(
-            "invalid_value", "item.role must be user, assistant or system", "item.role"
-        )
-    if not isinstance(content, list) or not content:
+    """A client's message item (its shape already checked): its role, status and a copy of its
+    content, which must not be empty and whose parts must say their type."""
+    content = item["content"]
+    if not content:
         raise ClientError("missing_required_parameter", "missing 'item.content'", "item.content")
-    allowed = {"user": {"input_text", "input_audio"}, "system": {"input_text"}}.get(
-        role, {"output_text", "output_audio", "text"}
-    )
-    for part in content:
-        if not isinstance(part, dict) or part.get("type") not in allowed:
-            raise ClientError(
-                "invalid_value",
-                f"content part type not allowed for a {role} message",
-                "item.content.type",
-            )
-    return {"role": role, "status": "completed", "content": copy.deepcopy(content)}
+    for index, part in enumerate(content):
+        if part.get("type") is None:
+            where = f"item.content[{index}].type"
+            raise ClientError("missing_required_parameter", f"missing '{where}'", where)
+    return {"role": item["role"], "status": "completed", "content": copy.deepcopy(content)}

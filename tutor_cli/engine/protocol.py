@@ -9,10 +9,17 @@ carried out strictly in order: a server event (a dict) to send, or a job for the
   response's `response.done` has gone out (the protocol counts on it);
 - `Transcribe`: recognise the learner's speech, then hand the text to `transcribed`.
 
+(The jobs are defined in `jobs`, and imported from here.)
+
 While a response streams, the responder calls the methods `EngineProtocol` takes from
 `ResponseStreaming`: `response_started`, `open_message`, `transcript_delta`, `audio_delta`,
-`text_delta`, `close_message`, `tool_call`, `response_finished` and, however the stream
-ended, `response_closed`; each returns the events to send.
+`text_delta`, `close_message`, `tool_call`, `response_finished` (or `response_failed` if the
+stream broke down) and, however the stream ended, `response_closed`; each returns the events
+to send.
+
+No client event can end the session: what does not fit the API's shapes (`client_shapes`) is
+refused with an `invalid_request_error` naming the field, and a fault of the engine's own
+becomes a `server_error`.
 
 The protocol owns the session settings, the conversation items, the input audio buffer and its
 turn detection, at most one active response, the scripted tutor choosing what it says, and the
@@ -24,49 +31,35 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from tutor_cli.engine.client_events import ClientError, Event, optional, required
+from tutor_cli.engine.arguments import declared_tools
+from tutor_cli.engine.client_events import ClientError, Event, parse_frame
+from tutor_cli.engine.client_shapes import check_client_event
 from tutor_cli.engine.input_audio import InputAudio
 from tutor_cli.engine.items import checked_message, public
-from tutor_cli.engine.settings import merge_session
+from tutor_cli.engine.jobs import Cancel, Output, Respond, Transcribe
+from tutor_cli.engine.settings import (
+    check_modalities,
+    check_session,
+    function_names,
+    merge_session,
+)
 from tutor_cli.engine.streaming import CancelReason, Response, ResponseStreaming
 from tutor_cli.engine.tutor import Cue, ScriptedTutor
 from tutor_cli.engine.vad import SpeechStarted, SpeechStopped, TurnEvent
 from tutor_cli.lesson.scenario import Scenario
 from tutor_cli.realtime.events import BYTES_PER_MS
 
+__all__ = ["Cancel", "EngineProtocol", "Output", "Respond", "Transcribe"]
+
 MIN_COMMIT_MS = 100
-
-
-@dataclass(frozen=True)
-class Respond:
-    """Job: stream this response."""
-
-    response: Response
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """Job: stop this response; carry out nothing later until its `response.done` is out."""
-
-    response: Response
-
-
-@dataclass(frozen=True)
-class Transcribe:
-    """Job: recognise the learner's speech (24 kHz PCM16), then call `transcribed`."""
-
-    item_id: str
-    pcm: bytes
-    language: str
-
-
-Job = Respond | Cancel | Transcribe
-Output = Event | Job
+# The API's limit on one append; the server's frame limit (16 MiB) is lower still.
+MAX_APPEND_BYTES = 15 * 2**20
+log = logging.getLogger("tutor.engine")
 
 
 @dataclass
@@ -104,58 +97,53 @@ class EngineProtocol(ResponseStreaming):
         """Greet a new connection."""
         return [self._event({"type": "session.created", "session": copy.deepcopy(self.session)})]
 
+    @property
+    def retained_audio_bytes(self) -> int:
+        """How much audio the session holds: the learner's uncommitted input (bounded, see
+        `InputAudio`); of the tutor's audio only lengths are kept."""
+        return len(self._input)
+
     def receive(self, frame: str | bytes) -> list[Output]:
-        """One client frame; a bad one is answered with an `error` event naming its event_id."""
-        client_event_id = None
+        """One client frame. A refused one is answered with an `invalid_request_error` naming
+        its event_id and the field at fault; a fault of the engine's own with a
+        `server_error`. Either way the session goes on."""
+        event_id = None
         try:
-            if isinstance(frame, bytes):
-                raise ClientError("invalid_event", "binary frames are not accepted; send JSON text")
-            try:
-                event = json.loads(frame)
-            except json.JSONDecodeError as exc:
-                raise ClientError(
-                    "invalid_json", f"the frame is not valid JSON: {exc.msg}"
-                ) from None
-            if not isinstance(event, dict):
-                raise ClientError("invalid_event", "an event must be a JSON object")
-            client_event_id = event.get("event_id")
+            event = parse_frame(frame)
+            if isinstance(event.get("event_id"), str):
+                event_id = event["event_id"]
             type_ = event.get("type")
-            if not isinstance(type_, str):
+            if type_ is None:
                 raise ClientError("missing_required_parameter", "missing 'type'", "type")
-            handler = _HANDLERS.get(type_)
+            handler = _HANDLERS.get(type_) if isinstance(type_, str) else None
             if handler is None:
                 raise ClientError("invalid_value", f"unknown client event type {type_!r}", "type")
+            check_client_event(event)
             return handler(self, event)
         except ClientError as exc:
-            error = {
-                "type": "invalid_request_error",
-                "code": exc.code,
-                "message": exc.message,
-                "param": exc.param,
-                "event_id": client_event_id if isinstance(client_event_id, str) else None,
-            }
-            return [self._event({"type": "error", "error": error})]
+            return [
+                self._error("invalid_request_error", exc.code, exc.message, exc.param, event_id)
+            ]
+        except Exception:
+            log.exception("a client event failed (event_id %s)", event_id)
+            return [self._server_error(event_id)]
+
+    def _error(
+        self, type_: str, code: str, message: str, param: str | None, event_id: str | None
+    ) -> Event:
+        error = {"type": type_, "code": code, "message": message, "param": param}
+        return self._event({"type": "error", "error": {**error, "event_id": event_id}})
+
+    def _server_error(self, event_id: str | None) -> Event:
+        message = "The engine failed to handle this event; the session goes on."
+        return self._error("server_error", "server_error", message, None, event_id)
 
     # --- session ------------------------------------------------------------------------------
 
     def _session_update(self, event: Event) -> list[Output]:
-        update = required(event, "session", dict)
-        if update.get("type", "realtime") != "realtime":
-            raise ClientError("invalid_value", "session.type must be 'realtime'", "session.type")
-        _check_modalities(update.get("output_modalities"), "session.output_modalities")
-        previous, self.session = self.session, merge_session(self.session, update)
-        try:
-            turn_detection = self.session["audio"]["input"].get("turn_detection")
-            if turn_detection is not None and not isinstance(turn_detection, dict):
-                raise TypeError("must be an object or null")
-            self._input.detector(self._turn_detection())  # building it checks the numbers
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            self.session = previous
-            raise ClientError(
-                "invalid_value",
-                f"audio.input.turn_detection: {exc}",
-                "session.audio.input.turn_detection",
-            ) from None
+        session = merge_session(self.session, event["session"])
+        check_session(session)
+        self.session = session
         return [self._event({"type": "session.updated", "session": copy.deepcopy(self.session)})]
 
     def _turn_detection(self) -> dict[str, Any]:
@@ -166,7 +154,9 @@ class EngineProtocol(ResponseStreaming):
     # --- input audio --------------------------------------------------------------------------
 
     def _append(self, event: Event) -> list[Output]:
-        audio = required(event, "audio", str)
+        audio = event["audio"]
+        if len(audio) > (MAX_APPEND_BYTES + 2) // 3 * 4:  # its base64 size, before decoding it
+            raise ClientError("invalid_value", "an append carries at most 15 MiB of audio", "audio")
         try:
             pcm = base64.b64decode(audio, validate=True)
         except (binascii.Error, ValueError):
@@ -201,7 +191,10 @@ class EngineProtocol(ResponseStreaming):
                 }
             )
         ]
-        if self.response is not None and self._turn_detection().get("interrupt_response", True):
+        if (
+            self.response is not None
+            and self._turn_detection().get("interrupt_response") is not False
+        ):
             out += self._cancel("turn_detected")
         return out
 
@@ -214,8 +207,9 @@ class EngineProtocol(ResponseStreaming):
             "item_id": item_id,
         }
         out: list[Output] = [self._event(stopped)]
-        then_respond = bool(self._turn_detection().get("create_response", True))
-        return out + self._commit_input(item_id, then_respond)
+        then_respond = self._turn_detection().get("create_response") is not False
+        audio = self._input.take_turn(change.audio_end_ms)
+        return out + self._commit_input(item_id, audio, then_respond)
 
     def _commit(self, event: Event) -> list[Output]:
         if len(self._input) < MIN_COMMIT_MS * BYTES_PER_MS:
@@ -224,11 +218,10 @@ class EngineProtocol(ResponseStreaming):
                 f"buffer too small: at least {MIN_COMMIT_MS} ms of audio is needed, "
                 f"{len(self._input) // BYTES_PER_MS} ms were appended",
             )
-        return self._commit_input(self._id("item"), then_respond=False)
+        return self._commit_input(self._id("item"), self._input.take(), then_respond=False)
 
-    def _commit_input(self, item_id: str, then_respond: bool) -> list[Output]:
-        """The input buffer becomes a learner item, transcribed if the session asks for it."""
-        audio = self._input.take()
+    def _commit_input(self, item_id: str, audio: bytes, then_respond: bool) -> list[Output]:
+        """Learner audio becomes an item, transcribed if the session asks for it."""
         previous = self.items.last_id
         committed = {
             "type": "input_audio_buffer.committed",
@@ -251,7 +244,15 @@ class EngineProtocol(ResponseStreaming):
 
     def transcribed(self, item_id: str, transcript: str | None) -> list[Output]:
         """What the recogniser made of a learner item (None: there is no recogniser for the
-        language, and the turn counts as an unchecked attempt)."""
+        language, and the turn counts as an unchecked attempt). A fault here is answered with
+        a `server_error`, as in `receive`."""
+        try:
+            return self._transcribed(item_id, transcript)
+        except Exception:
+            log.exception("a transcript could not be taken (item %s)", item_id)
+            return [self._server_error(None)]
+
+    def _transcribed(self, item_id: str, transcript: str | None) -> list[Output]:
         pending = self._transcriptions.pop(item_id)
         where = {"item_id": item_id, "content_index": 0}
         out: list[Output]
@@ -303,12 +304,12 @@ class EngineProtocol(ResponseStreaming):
         ]
 
     def _item_create(self, event: Event) -> list[Output]:
-        item = required(event, "item", dict)
-        previous = optional(event, "previous_item_id", str)
-        kind = item.get("type")
-        if previous is None:
-            previous = self.items.last_id
+        item = event["item"]
+        previous = event.get("previous_item_id") or self.items.last_id
+        kind = item["type"]
         stored: Event = {"id": item.get("id") or self._id("item"), "type": kind}
+        if stored["id"] in self.items:
+            raise ClientError("invalid_value", "an item with this id exists already", "item.id")
         if kind == "message":
             stored.update(checked_message(item))
             if stored["role"] == "assistant":
@@ -317,16 +318,13 @@ class EngineProtocol(ResponseStreaming):
                 said = " ".join(p.get("text") or p.get("transcript") or "" for p in item["content"])
                 self._learner.append(said.strip() or None)
         elif kind == "function_call_output":
-            call_id = required(item, "call_id", str)
-            output = required(item, "output", str)
-            stored.update(call_id=call_id, output=output)
-            self._tool_results.append((self._calls.get(call_id, "unknown"), output))
+            stored.update(call_id=item["call_id"], output=item["output"])
+            self._tool_results.append((self._calls.get(item["call_id"], "unknown"), item["output"]))
         elif kind == "function_call":
+            call_id = item.get("call_id") or self._id("call")
+            self._calls[call_id] = item["name"]
             stored.update(
-                call_id=required(item, "call_id", str),
-                name=required(item, "name", str),
-                arguments=item.get("arguments") or "{}",
-                status="completed",
+                call_id=call_id, name=item["name"], arguments=item["arguments"], status="completed"
             )
         else:
             raise ClientError("invalid_value", f"unsupported item type {kind!r}", "item.type")
@@ -342,42 +340,43 @@ class EngineProtocol(ResponseStreaming):
         self._learner = []
 
     def _item_truncate(self, event: Event) -> list[Output]:
-        item_id = required(event, "item_id", str)
-        audio_end_ms = required(event, "audio_end_ms", int)
-        content_index = optional(event, "content_index", int) or 0
-        self.items.truncate(item_id, content_index, audio_end_ms)
+        item_id, content_index = event["item_id"], event["content_index"]
+        self.items.truncate(item_id, content_index, event["audio_end_ms"])
         truncated = {
             "type": "conversation.item.truncated",
             "item_id": item_id,
             "content_index": content_index,
-            "audio_end_ms": audio_end_ms,
+            "audio_end_ms": event["audio_end_ms"],
         }
-        return [self._event(truncated)]
+        out: list[Output] = [self._event(truncated)]
+        if self.response is not None and item_id in self.response.item_ids:
+            # The learner interrupted a reply still being made (the openai-agents SDK does so
+            # with a truncate alone): it stops, as a cancel would stop it.
+            out += self._cancel("client_cancelled")
+        return out
 
     def _item_delete(self, event: Event) -> list[Output]:
-        item_id = required(event, "item_id", str)
-        self.items.delete(item_id)
-        return [self._event({"type": "conversation.item.deleted", "item_id": item_id})]
+        self.items.delete(event["item_id"])
+        return [self._event({"type": "conversation.item.deleted", "item_id": event["item_id"]})]
 
     def _item_retrieve(self, event: Event) -> list[Output]:
-        item = self.items.find(required(event, "item_id", str))
+        item = self.items.find(event["item_id"])
         return [self._event({"type": "conversation.item.retrieved", "item": public(item)})]
 
     # --- responses ----------------------------------------------------------------------------
 
     def _response_create(self, event: Event) -> list[Output]:
-        params = optional(event, "response", dict) or {}
+        # A null leaves the session's choice in place, as an absent field does.
+        params = {k: v for k, v in (event.get("response") or {}).items() if v is not None}
         if self.response is not None:
             raise ClientError(
                 "conversation_already_has_active_response",
                 f"Conversation already has an active response in progress: {self.response.id}. "
                 "Wait until the response is finished before creating a new one.",
             )
-        _check_modalities(params.get("output_modalities"), "response.output_modalities")
-        tools = params.get("tools", self.session.get("tools") or [])
-        declared = {t.get("name") for t in tools if isinstance(t, dict)}
-        choice = params.get("tool_choice", self.session.get("tool_choice", "auto"))
-        if isinstance(choice, dict) and choice.get("name") not in declared:
+        check_modalities(params.get("output_modalities"), "response.output_modalities")
+        choice = params.get("tool_choice", self.session.get("tool_choice"))
+        if isinstance(choice, dict) and choice.get("name") not in self._tool_names(params):
             raise ClientError(
                 "invalid_value",
                 f"tool_choice names a tool that is not declared: {choice.get('name')!r}",
@@ -386,11 +385,10 @@ class EngineProtocol(ResponseStreaming):
         return self._start_response(params)
 
     def _tool_names(self, params: Event) -> frozenset[str]:
-        tools = params.get("tools", self.session.get("tools") or [])
-        return frozenset(t["name"] for t in tools if isinstance(t, dict) and "name" in t)
+        return function_names(params.get("tools", self.session.get("tools")))
 
     def _response_cancel(self, event: Event) -> list[Output]:
-        wanted = optional(event, "response_id", str)
+        wanted = event.get("response_id")
         if self.response is None or wanted not in (None, self.response.id):
             raise ClientError(
                 "response_cancel_not_active", "There is no active response to cancel."
@@ -408,18 +406,20 @@ class EngineProtocol(ResponseStreaming):
         return [Cancel(response)]
 
     def _cue(self, params: Event) -> Cue:
-        names = self._tool_names(params)
+        tools = declared_tools(params.get("tools", self.session.get("tools") or []))
+        names = sorted(tools)
         choice = params.get("tool_choice", self.session.get("tool_choice", "auto"))
         forced = None
         if isinstance(choice, dict):
-            forced = choice.get("name")
+            named = choice.get("name")
+            forced = named if isinstance(named, str) and named in tools else None
         elif choice == "required" and names:
             preferred = "grade_lesson" if self.tutor.finished else "trigger_quiz"
-            forced = preferred if preferred in names else sorted(names)[0]
+            forced = preferred if preferred in tools else names[0]
         cue = Cue(
             learner=self._learner,
             tool_results=self._tool_results,
-            tools=frozenset() if choice == "none" else names,
+            tools={} if choice == "none" else tools,
             forced_tool=forced,
             instructions=params.get("instructions"),
         )
@@ -430,11 +430,6 @@ class EngineProtocol(ResponseStreaming):
         response_id = self._id("resp")
         self.response = Response(response_id, params, self.tutor.respond(self._cue(params)))
         return [Respond(self.response)]
-
-
-def _check_modalities(modalities: Any, param: str) -> None:
-    if modalities is not None and modalities not in (["audio"], ["text"]):
-        raise ClientError("invalid_value", "output_modalities must be ['audio'] or ['text']", param)
 
 
 _HANDLERS: dict[str, Callable[[EngineProtocol, Event], list[Output]]] = {

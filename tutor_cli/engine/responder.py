@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from tutor_cli.engine.client_events import Event
-from tutor_cli.engine.protocol import Cancel, EngineProtocol, Output, Respond, Transcribe
+from tutor_cli.engine.jobs import Cancel, Output, Respond, Transcribe
+from tutor_cli.engine.protocol import EngineProtocol
 from tutor_cli.engine.recognizer import can_transcribe, transcribe
 from tutor_cli.engine.streaming import Message, Response
 from tutor_cli.engine.tts import Synthesizer
@@ -37,14 +38,11 @@ _WORD = re.compile(r"\S+\s*")
 log = logging.getLogger("tutor.engine")
 
 
-async def espeak_speech(text: str, language: str, speed: float) -> AsyncGenerator[bytes, None]:
-    """The engine's voice, off the event loop: each chunk is fetched in a worker thread."""
-    chunks = Synthesizer().synthesize(text, language, speed)
-    try:
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            yield chunk
-    finally:
-        await asyncio.to_thread(chunks.close)
+def espeak_speech(text: str, language: str, speed: float) -> AsyncGenerator[bytes, None]:
+    """The engine's voice, off the event loop: espeak speaks in a thread of its own, taking
+    turns with the other sessions' voices piece by piece, and each chunk reaches the loop as
+    it is made."""
+    return Synthesizer().stream(text, language, speed)
 
 
 @dataclass
@@ -147,6 +145,12 @@ class Responder:
                     case _:
                         assert_never(move)
             await self._deliver(self.protocol.response_finished(response))
+        except Exception as exc:
+            if exc is self._send_error:
+                raise  # the client is gone: there is no one to tell
+            # The voice or a step broke down: the client still gets its response.done.
+            log.error("response %s failed", response.id, exc_info=exc)
+            await self._deliver(self.protocol.response_failed(response))
         finally:
             self.protocol.response_closed(response)
 
@@ -196,3 +200,7 @@ class Responder:
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(cancelled.wait(), wait)
+                return
+        # A send rarely waits, and a piece of speech is many deltas: without this, one
+        # session's burst would hold the loop while others' first deltas (and frames) wait.
+        await asyncio.sleep(0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from tutor_cli.lesson.catalogue import Catalogue
 from tutor_cli.lesson.scenario import Scenario, load_scenario
 
 PATH = "/v1/realtime"
+MAX_FRAME_BYTES = 16 * 2**20
 log = logging.getLogger("tutor.engine")
 
 
@@ -43,10 +45,15 @@ class OfflineEngine:
         token: str | None = None,
         scenario_dirs: Iterable[Path] = (),
         pace: float = 4.0,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
+        """`allowed_origins`: web origins (`https://host[:port]`) whose pages may connect,
+        besides loopback ones; connections that send no `Origin` (not a browser) are not
+        affected."""
         self.host, self.port = host, port
         self.default_scenario = scenario
         self.token = token
+        self.allowed_origins = frozenset(normalise_origin(o) for o in allowed_origins)
         self.pace = pace
         self.catalogue = Catalogue.load(list(scenario_dirs))
         self._scenarios: dict[str, Scenario] = {}
@@ -56,9 +63,11 @@ class OfflineEngine:
             self.scenario(scenario)  # an unknown default is a startup error, not a 400 later
 
     def scenario(self, scenario_id: str) -> Scenario:
-        """A catalogue scenario, validated once and kept."""
+        """A catalogue scenario, validated once and kept: BadInput if it is invalid, or if its
+        accept patterns cannot be matched in linear time."""
         if scenario_id not in self._scenarios:
-            self._scenarios[scenario_id] = load_scenario(self.catalogue.get(scenario_id).path)
+            path = self.catalogue.get(scenario_id).path
+            self._scenarios[scenario_id] = load_scenario(path)
         return self._scenarios[scenario_id]
 
     @property
@@ -82,7 +91,14 @@ class OfflineEngine:
                 self.host,
                 self.port,
                 process_request=self._check_request,
-                max_size=None,
+                # A frame over the limit is refused from its header, before its payload is
+                # read: close code 1009, with a reason naming both sizes.
+                max_size=MAX_FRAME_BYTES,
+                # No permessage-deflate: one socket read of compressed silence inflates to
+                # thousands of frames at once (+16 MB of memory for a burst of appends), base64
+                # audio deflates only to about three quarters while deflating every delta held
+                # up other sessions' first audio, and on a local link it saves nothing.
+                compression=None,
             )
         except OSError as exc:
             raise BadInput(
@@ -111,8 +127,9 @@ class OfflineEngine:
         parts = urlsplit(request.path)
         if parts.path.rstrip("/") != PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, f"not found: use {PATH}\n")
-        given = request.headers.get("Authorization") or ""
-        if self.token is not None and not hmac.compare_digest(given, f"Bearer {self.token}"):
+        if not self._origin_allowed(request.headers.get_all("Origin")):
+            return connection.respond(HTTPStatus.FORBIDDEN, "this web origin is not allowed\n")
+        if not self._authorised(request.headers.get_all("Authorization")):
             return connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
         scenario_id = _query(parts.query, "scenario")
         if scenario_id:
@@ -121,6 +138,28 @@ class OfflineEngine:
             except BadInput as exc:
                 return connection.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
         return None
+
+    def _origin_allowed(self, origins: list[str]) -> bool:
+        if not origins:
+            return True  # not a browser: the token (if any) is the only check
+        if len(origins) > 1:
+            return False
+        try:
+            origin = normalise_origin(origins[0])
+        except ValueError:
+            return False  # "null" (a sandboxed frame, a local file) or junk: could be anyone
+        return origin in self.allowed_origins or loopback_host(urlsplit(origin).hostname or "")
+
+    def _authorised(self, given: list[str]) -> bool:
+        if self.token is None:
+            return True
+        if len(given) != 1:
+            return False
+        # Header values arrive decoded as ASCII with every other byte escaped, and
+        # compare_digest takes only ASCII text: compare the bytes as they were sent.
+        sent = given[0].encode("ascii", "surrogateescape")
+        expected = f"Bearer {self.token}".encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(sent, expected)
 
     async def _connection(self, connection: ServerConnection) -> None:
         query = urlsplit(connection.request.path).query if connection.request else ""
@@ -143,6 +182,44 @@ class OfflineEngine:
             self.sessions.discard(responder)
             with contextlib.suppress(ConnectionClosed):
                 await responder.close()
+
+
+def loopback_host(host: str) -> bool:
+    """Whether `host` (an address or `localhost`) names this machine's loopback only;
+    anything else, the all-interfaces address "0.0.0.0" included, reaches the network."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # another name: it may resolve to anything
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str:
+    """A web origin as browsers send it: `scheme://host[:port]`, lower case, without its
+    scheme's default port. ValueError if `value` is not one (a path, no scheme, "null")."""
+    parts = urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad port in {value!r}") from None
+    if (
+        scheme not in _DEFAULT_PORTS
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"{value!r} is not an origin like https://host[:port]")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = "" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}"
+    return f"{scheme}://{host}{shown_port}"
 
 
 def _query(query: str, name: str) -> str | None:

@@ -2,8 +2,8 @@
 
 `EngineProtocol` (the client's half) builds on this class; both are sans I/O. Each method takes
 the next step of a response (it starts, a message opens, a sentence's transcript, a piece of
-audio or text, a message closes, a tool call, the response ends) and returns the events to send,
-keeping the conversation and the usage figures up to date.
+audio or text, a message closes, a tool call, the response ends, or fails) and returns the
+events to send, keeping the conversation and the usage figures up to date.
 """
 
 from __future__ import annotations
@@ -38,11 +38,19 @@ class Response:
     params: Event  # the `response` object of `response.create`; empty for a detected turn
     moves: list[Move]  # what the tutor chose to say and call, in order
     cancel_reason: CancelReason | None = None
+    failed: bool = False
     # Fixed when it starts streaming: the session may still change until then.
     modalities: list[str] = field(default_factory=list)
     in_conversation: bool = True
     usage: Usage = field(default_factory=Usage)
     output: list[Event] = field(default_factory=list)
+    item_ids: set[str] = field(default_factory=set)  # every item it has opened
+    open_message: Message | None = None  # the one it is streaming, if any
+
+    @property
+    def generating(self) -> bool:
+        """Whether it may still add to its output (not cancelled, not failed)."""
+        return not (self.cancel_reason or self.failed)
 
 
 @dataclass(eq=False)
@@ -118,6 +126,7 @@ class ResponseStreaming:
         }
 
     def _open_item(self, response: Response, index: int, item: Event) -> list[Event]:
+        response.item_ids.add(item["id"])
         added = {
             "type": "response.output_item.added",
             "response_id": response.id,
@@ -133,7 +142,7 @@ class ResponseStreaming:
         return out
 
     def _close_item(self, response: Response, index: int, item: Event) -> list[Event]:
-        item["status"] = "incomplete" if response.cancel_reason else "completed"
+        item["status"] = "completed" if response.generating else "incomplete"
         done = {
             "type": "response.output_item.done",
             "response_id": response.id,
@@ -159,6 +168,7 @@ class ResponseStreaming:
         out = self._open_item(response, index, item)
         audio = self.items.spoken(item["id"]) if spoken else SpokenAudio()
         message = Message(response, index, item, spoken, audio)
+        response.open_message = message
         part = {"type": "audio", "transcript": ""} if spoken else {"type": "text", "text": ""}
         out.append(
             self._event({"type": "response.content_part.added", **message.where, "part": part})
@@ -166,7 +176,10 @@ class ResponseStreaming:
         return message, out
 
     def transcript_delta(self, message: Message, sentence: str) -> list[Event]:
-        """The transcript of the next sentence a spoken message says."""
+        """The transcript of the next sentence a spoken message says (nothing once it is
+        truncated: the learner has stopped listening)."""
+        if message.audio.truncated:
+            return []
         delta = (" " if message.said else "") + sentence
         message.said += delta
         return [
@@ -176,7 +189,9 @@ class ResponseStreaming:
         ]
 
     def audio_delta(self, message: Message, chunk: bytes) -> list[Event]:
-        """The next piece of a spoken message's audio."""
+        """The next piece of a spoken message's audio (nothing once it is truncated)."""
+        if message.audio.truncated:
+            return []
         message.audio.size += len(chunk)
         delta = base64.b64encode(chunk).decode("ascii")
         return [
@@ -189,8 +204,9 @@ class ResponseStreaming:
         return [self._event({"type": "response.output_text.delta", **message.where, "delta": text})]
 
     def close_message(self, message: Message) -> list[Event]:
-        """A message is over (all said, or cut short by a cancel)."""
+        """A message is over (all said, or cut short by a cancel or a failure)."""
         response, where, said = message.response, message.where, message.said
+        response.open_message = None
         usage = response.usage
         if message.spoken:
             out = [
@@ -200,8 +216,11 @@ class ResponseStreaming:
                 ),
             ]
             usage = replace(usage, audio_out=usage.audio_out + audio_tokens(message.audio.size))
-            message.item["content"] = [{"type": "output_audio", "transcript": said}]
-            part = {"type": "audio", "transcript": said}
+            # A truncated item keeps no transcript (the stream's own `.done` above still says
+            # what it streamed).
+            kept = "" if message.audio.truncated else said
+            message.item["content"] = [{"type": "output_audio", "transcript": kept}]
+            part = {"type": "audio", "transcript": kept}
         else:
             out = [self._event({"type": "response.output_text.done", **where, "text": said})]
             message.item["content"] = [{"type": "output_text", "text": said}]
@@ -245,16 +264,32 @@ class ResponseStreaming:
         return out + self._close_item(response, index, item)
 
     def response_finished(self, response: Response) -> list[Event]:
-        """The response is over: its `response.done`, completed or cancelled."""
+        """The response is over: its `response.done`, completed, cancelled or failed."""
         reason = response.cancel_reason
+        details: Event | None = None
+        status = "completed"
+        if response.failed:
+            status = "failed"
+            error = {"type": "server_error", "code": "response_failed", "message": _FAILED}
+            details = {"type": "failed", "error": error}
+        elif reason:
+            status, details = "cancelled", {"type": "cancelled", "reason": reason}
         done = {
             **self._shell(response),
-            "status": "cancelled" if reason else "completed",
-            "status_details": {"type": "cancelled", "reason": reason} if reason else None,
+            "status": status,
+            "status_details": details,
             "output": list(response.output),
             "usage": response.usage.as_response_usage(),
         }
         return [self._event({"type": "response.done", "response": done})]
+
+    def response_failed(self, response: Response) -> list[Event]:
+        """The response's stream broke down: the message it had open is closed as incomplete,
+        and the response ends as failed, so the client is never left waiting on it."""
+        response.failed = True
+        message = response.open_message
+        out = self.close_message(message) if message is not None else []
+        return out + self.response_finished(response)
 
     def response_closed(self, response: Response) -> None:
         """The response's stream has ended, finished or failed: it is no longer active."""
@@ -262,6 +297,7 @@ class ResponseStreaming:
             self.response = None
 
 
+_FAILED = "The engine failed while generating this response; the session goes on."
 _RATE_LIMITS = [
     {"name": "requests", "limit": 10000, "remaining": 9999, "reset_seconds": 0.006},
     {"name": "tokens", "limit": 200000, "remaining": 199000, "reset_seconds": 0.3},

@@ -2,16 +2,26 @@
 
 espeak-ng comes from the `espeakng-loader` wheel (library and voice data in one package) and is
 driven through ctypes: no system binary, no subprocess. Its C API keeps global state and is not
-thread-safe, so every call into it happens under one module-level lock; `Synthesizer.synthesize`
-may still be called from any worker thread.
+thread-safe, so one utterance speaks at a time. Held for a whole sentence, the voice made the
+fiftieth of fifty sessions wait for forty-nine sentences before its first sound; so an utterance
+is spoken in pieces (a clause, or a few words of a long one) and the voice is handed over between
+pieces, the first piece of an utterance going ahead of every later piece (`VoiceTurns`). Each
+utterance has one resampler stream across its pieces, and a piece that ends a clause keeps the
+pause espeak makes there, so pieces join as the whole sentence would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
+import heapq
+import itertools
 import queue
+import re
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from dataclasses import dataclass
 
 import espeakng_loader
 import numpy as np
@@ -27,7 +37,15 @@ _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000  # report bad data as an error instead of calling exit()
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1  # and no espeakSSML: the text is spoken as written, never parsed as markup
+_END_PAUSE = 0x1000  # espeakENDPAUSE: the pause of the text's last clause, which is otherwise cut
 _RATE = 1
+
+# How long one utterance holds the voice: ~1 ms a word. The first piece is kept shortest, since
+# every waiting utterance's first piece goes before it; a longer clause is cut into near-equal runs.
+FIRST_PIECE_WORDS = 4
+PIECE_WORDS = 10
+_CLAUSE_MARKS = (",", ";", ":", ".", "!", "?", "…", "\u2014", "\u2013")  # em and en dashes
+_CLAUSE_END = re.compile(r"(?<=[,;:.!?…\u2014\u2013])\s+")
 
 # int callback(short *wav, int numsamples, espeak_EVENT *events); returning 1 aborts synthesis.
 _SynthCallback = ctypes.CFUNCTYPE(
@@ -58,8 +76,8 @@ class SpeechUnavailable(RuntimeError):
 class _Espeak:
     """The loaded, initialised library: one per process.
 
-    `speak` runs only under `_lock`; the attributes never change after construction, so they
-    may be read without it.
+    `speak` runs only in a turn of `_turns`; the other attributes never change after
+    construction, so they may be read without one.
     """
 
     def __init__(self) -> None:
@@ -92,6 +110,7 @@ class _Espeak:
         self.lib = lib
         self.sample_rate: int = rate
         self.languages = self._list_languages()
+        self._voice: str | None = None  # the voice espeak has loaded, so a piece can skip it
 
     def _list_languages(self) -> frozenset[str]:
         """Every language code some installed voice speaks, lower-cased ("es-419", "en-gb"...)."""
@@ -108,16 +127,26 @@ class _Espeak:
         return frozenset(codes)
 
     def speak(
-        self, text: str, language: str, words_per_minute: int, on_audio: Callable[[bytes], bool]
+        self,
+        text: str,
+        language: str,
+        words_per_minute: int,
+        on_audio: Callable[[bytes], bool],
+        *,
+        end_pause: bool = False,
     ) -> None:
         """Synthesise `text`, handing each buffer of 22050 Hz PCM16 to `on_audio` as it is made.
 
-        `on_audio` returns False to abort the rest of the synthesis.
+        `on_audio` returns False to abort the rest of the synthesis. `end_pause`: end with the
+        pause of the text's last clause (a piece cut at a comma), which is otherwise left out.
         """
-        code = ctypes.create_string_buffer(language.encode())  # outlives the call that reads it
-        voice = _Voice(languages=ctypes.addressof(code))
-        if self.lib.espeak_SetVoiceByProperties(ctypes.byref(voice)) != 0:
-            raise SpeechUnavailable(f"espeak-ng has no voice for {language!r}")
+        if language != self._voice:
+            self._voice = None
+            code = ctypes.create_string_buffer(language.encode())  # outlives the call reading it
+            voice = _Voice(languages=ctypes.addressof(code))
+            if self.lib.espeak_SetVoiceByProperties(ctypes.byref(voice)) != 0:
+                raise SpeechUnavailable(f"espeak-ng has no voice for {language!r}")
+            self._voice = language
         self.lib.espeak_SetParameter(_RATE, words_per_minute, 0)
 
         def callback(wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int | None) -> int:
@@ -129,26 +158,94 @@ class _Espeak:
         trampoline = _SynthCallback(callback)
         self.lib.espeak_SetSynthCallback(trampoline)
         encoded = text.encode("utf-8")
+        flags = _CHARS_UTF8 | (_END_PAUSE if end_pause else 0)
         status = self.lib.espeak_Synth(
-            encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+            encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, flags, None, None
         )
         if status != 0:
             raise SpeechUnavailable(f"espeak-ng failed to speak (error {status:#x})")
 
 
-_lock = threading.Lock()
+class VoiceTurns:
+    """Whose piece espeak-ng speaks next: the first piece of an utterance before any later
+    piece, and otherwise first come, first served. A reply's first words so wait for one
+    piece in progress and the first pieces asked for before them, never for whole sentences."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._speaking = False
+        self._queue: list[tuple[int, int, threading.Event]] = []  # (later?, ticket, wake-up)
+        self._tickets = itertools.count()
+
+    @contextlib.contextmanager
+    def turn(self, *, opening: bool) -> Iterator[None]:
+        """Hold the voice for one piece (`opening`: the first of its utterance)."""
+        with self._mutex:
+            wake = None
+            if self._speaking:
+                wake = threading.Event()
+                heapq.heappush(self._queue, (0 if opening else 1, next(self._tickets), wake))
+            self._speaking = True
+        if wake is not None:
+            wake.wait()  # handed over by the piece before, still marked as speaking
+        try:
+            yield
+        finally:
+            with self._mutex:
+                if self._queue:
+                    heapq.heappop(self._queue)[2].set()
+                else:
+                    self._speaking = False
+
+    @property
+    def waiting(self) -> int:
+        """How many pieces are waiting for the voice."""
+        with self._mutex:
+            return len(self._queue)
+
+
+_turns = VoiceTurns()
+_loading = threading.Lock()
 _espeak: _Espeak | None = None
 
 
 def _library() -> _Espeak:
     """The process's espeak-ng, loaded on first use."""
     global _espeak
-    if _espeak is not None:  # no lock needed, and none wanted: a synthesis may be holding it
+    if _espeak is not None:
         return _espeak
-    with _lock:
+    with _loading:
         if _espeak is None:
             _espeak = _Espeak()
         return _espeak
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Part of an utterance spoken in one turn of the voice."""
+
+    text: str
+    pause: bool  # it ends a clause, not the utterance: keep the clause's pause
+
+
+def pieces(
+    text: str, first_words: int = FIRST_PIECE_WORDS, words: int = PIECE_WORDS
+) -> list[Piece]:
+    """`text` cut for speaking: clause by clause, a clause longer than `words` words in near-equal
+    runs, and the first piece at most `first_words` words."""
+    runs: list[list[str]] = []
+    for clause in _CLAUSE_END.split(text.strip()):
+        tokens = clause.split()
+        if not runs and len(tokens) > first_words:
+            runs.append(tokens[:first_words])
+            tokens = tokens[first_words:]
+        count = -(-len(tokens) // words)  # runs of at most `words`, as even as can be
+        runs += [
+            tokens[i * len(tokens) // count : (i + 1) * len(tokens) // count] for i in range(count)
+        ]
+    cut = [" ".join(run) for run in runs if run]
+    last = len(cut) - 1
+    return [Piece(c, pause=i < last and c.endswith(_CLAUSE_MARKS)) for i, c in enumerate(cut)]
 
 
 # Spanish spoken anywhere but Spain sounds closer to espeak's Latin-American voice (seseo, no
@@ -184,6 +281,63 @@ def _words_per_minute(speed: float) -> int:
     return max(_MIN_WPM, min(_MAX_WPM, round(_NORMAL_WPM * speed)))
 
 
+class _Utterance:
+    """One text spoken piece by piece in a thread of its own, its audio handed to `deliver` as
+    24 kHz PCM16 chunks (then None, or the exception that stopped it)."""
+
+    def __init__(
+        self, text: str, language: str, speed: float, deliver: Callable[[_Chunk], None]
+    ) -> None:
+        self._parts = pieces(text)
+        self._language, self._speed = language, speed
+        self._deliver = deliver
+        self._abandoned = threading.Event()
+
+    def start(self) -> None:
+        # Daemon: an abandoned synthesis must never keep the interpreter from exiting.
+        threading.Thread(target=self._speak, name="espeak-synth", daemon=True).start()
+
+    def abandon(self) -> None:
+        """Stop at espeak's next buffer; nothing more is delivered."""
+        self._abandoned.set()
+
+    def _speak(self) -> None:
+        try:
+            espeak = _library()
+            voice = _best_language(espeak.languages, self._language)
+            rate = _words_per_minute(self._speed)
+            # One stream for the whole utterance: its filter state carries across chunk and
+            # piece boundaries (no clicks).
+            resampler = soxr.ResampleStream(espeak.sample_rate, RATE, 1, dtype="int16")
+            made: list[bytes] = []
+
+            def on_audio(pcm: bytes) -> bool:
+                made.append(pcm)
+                return not self._abandoned.is_set()
+
+            for index, piece in enumerate(self._parts):
+                made.clear()
+                with _turns.turn(opening=index == 0):
+                    if self._abandoned.is_set():
+                        return
+                    espeak.speak(piece.text, voice, rate, on_audio, end_pause=piece.pause)
+                # Resampled after the turn: the next utterance's piece need not wait for it.
+                pcm = np.frombuffer(b"".join(made), dtype="<i2")
+                last = index == len(self._parts) - 1
+                self._hand_over(resampler.resample_chunk(pcm, last=last))
+        except Exception as exc:  # handed to the consumer, which raises it
+            self._deliver(exc)
+        finally:
+            self._deliver(None)
+
+    def _hand_over(self, samples: np.ndarray) -> None:
+        if samples.size and not self._abandoned.is_set():
+            self._deliver(samples.astype("<i2", copy=False).tobytes())
+
+
+_Chunk = bytes | Exception | None
+
+
 class Synthesizer:
     """Speaks text with espeak-ng. Cheap to create: the library loads on the first synthesis."""
 
@@ -193,42 +347,40 @@ class Synthesizer:
         """Yield 24 kHz mono PCM16 little-endian chunks as espeak produces them.
 
         `language` is a BCP-47 tag (see `espeak_voice`); `speed` follows the Realtime API's
-        `audio.output.speed`. espeak runs in a producer thread, so the first chunk comes out as
-        soon as espeak has made it, long before the whole text is synthesised. Closing the
+        `audio.output.speed`. espeak runs in a producer thread, so the first chunk (the first
+        piece's audio) comes out long before the whole text is synthesised. Closing the
         generator early (a cancelled response) aborts the synthesis at espeak's next buffer.
         Raises SpeechUnavailable if espeak-ng can't load or fails.
         """
-        espeak = _library()
-        voice = _best_language(espeak.languages, language)
-        chunks: queue.Queue[bytes | Exception | None] = queue.Queue()
-        abandoned = threading.Event()
-
-        def on_audio(pcm: bytes) -> bool:
-            chunks.put(pcm)
-            return not abandoned.is_set()
-
-        def produce() -> None:
-            try:
-                with _lock:
-                    espeak.speak(text, voice, _words_per_minute(speed), on_audio)
-            except Exception as exc:  # handed to the consumer, which raises it
-                chunks.put(exc)
-            finally:
-                chunks.put(None)
-
-        # Daemon: an abandoned synthesis must never keep the interpreter from exiting.
-        threading.Thread(target=produce, name="espeak-synth", daemon=True).start()
-        # One stream per utterance: its filter state carries across chunk boundaries (no clicks).
-        resampler = soxr.ResampleStream(espeak.sample_rate, RATE, 1, dtype="int16")
+        chunks: queue.Queue[_Chunk] = queue.Queue()
+        utterance = _Utterance(text, language, speed, chunks.put)
+        utterance.start()
         try:
             while (item := chunks.get()) is not None:
                 if isinstance(item, Exception):
                     raise item
-                out = resampler.resample_chunk(np.frombuffer(item, dtype="<i2"))
-                if out.size:
-                    yield out.astype("<i2", copy=False).tobytes()
-            tail = resampler.resample_chunk(np.zeros(0, dtype="<i2"), last=True)
-            if tail.size:
-                yield tail.astype("<i2", copy=False).tobytes()
+                yield item
         finally:
-            abandoned.set()
+            utterance.abandon()
+
+    async def stream(
+        self, text: str, language: str, speed: float = 1.0
+    ) -> AsyncGenerator[bytes, None]:
+        """`synthesize` for an event loop: each chunk reaches the loop as soon as it is made,
+        and waiting for it holds no worker thread (fifty sessions would exhaust the pool)."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[_Chunk] = asyncio.Queue()
+
+        def deliver(item: _Chunk) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
+                loop.call_soon_threadsafe(chunks.put_nowait, item)
+
+        utterance = _Utterance(text, language, speed, deliver)
+        utterance.start()
+        try:
+            while (item := await chunks.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            utterance.abandon()

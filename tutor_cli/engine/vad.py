@@ -16,9 +16,10 @@ each one stricter as the threshold grows, so a higher threshold is never more se
 webrtcvad alone flags any broadband sound as speech (a fan, a hiss), whatever its level, so the
 energy floor is what keeps a quiet room quiet; the onset count is what ignores clicks and coughs.
 
-Timestamps count from the session's first appended sample; frames are 20 ms, so events are
-placed to within a frame. The pure class does no I/O and holds a few kilobytes, so one per
-session is cheap.
+Timestamps count from the session's first appended sample, as the API's `audio_start_ms` and
+`audio_end_ms` do (a detector set up mid-session is told where it starts); frames are 20 ms,
+so events are placed to within a frame. The pure class does no I/O and holds a few kilobytes,
+so one per session is cheap.
 """
 
 from __future__ import annotations
@@ -41,14 +42,17 @@ _ONSET_WINDOW = 8  # frames (160 ms) over which the onset count is taken
 # speech; those frames still train the model but cannot start a turn. A learner speaking in the
 # first 200 ms of a session loses nothing: the prefix padding reaches back to the start.
 _WARMUP_FRAMES = 10
+# soxr's medium-quality filter delays its output by ~12 ms; rounded up generously.
+_RESAMPLER_DELAY_MS = 40
 
 
 @dataclass(frozen=True)
 class SpeechStarted:
     """The learner started speaking.
 
-    `audio_start_ms` is the onset moved back by `prefix_padding_ms`, never before 0 nor before
-    the point where the previous turn was closed (audio before that belongs to the previous item).
+    `audio_start_ms` is the onset moved back by `prefix_padding_ms` (as the SDK documents), never
+    before the detector started listening nor before the point where the previous turn was
+    closed (audio before that belongs to the previous item).
     """
 
     audio_start_ms: int
@@ -56,7 +60,9 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class SpeechStopped:
-    """The learner stopped: `audio_end_ms` is where the voiced audio ended, before the silence."""
+    """The learner stopped: `audio_end_ms` is where the silence that ended the turn was complete,
+    so it includes `silence_duration_ms`, as the SDK documents (the audio the item holds ends
+    there)."""
 
     audio_end_ms: int
 
@@ -68,9 +74,14 @@ class TurnDetector:
     """Voice-activity turn detection over one session's input audio, fed incrementally."""
 
     def __init__(
-        self, threshold: float = 0.5, prefix_padding_ms: int = 300, silence_duration_ms: int = 500
+        self,
+        threshold: float = 0.5,
+        prefix_padding_ms: int = 300,
+        silence_duration_ms: int = 500,
+        start_ms: int = 0,
     ) -> None:
-        """Set up with the `server_vad` parameters; raises ValueError when one is out of range."""
+        """Set up with the `server_vad` parameters, listening from `start_ms` of the session;
+        raises ValueError when one is out of range."""
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0.0 and 1.0, not {threshold}")
         if prefix_padding_ms < 0 or silence_duration_ms < 0:
@@ -78,6 +89,7 @@ class TurnDetector:
         self.threshold = threshold
         self.prefix_padding_ms = prefix_padding_ms
         self.silence_duration_ms = silence_duration_ms
+        self._start_ms = start_ms
 
         self._vad = webrtcvad.Vad(min(3, int(4 * threshold)))
         floor_dbfs = -55.0 + 25.0 * threshold
@@ -97,14 +109,20 @@ class TurnDetector:
 
         self._recent: deque[bool] = deque(maxlen=_ONSET_WINDOW)
         self._speaking = False
-        self._voiced_end_ms = 0
         self._silent_run = 0
-        self._earliest_start_ms = 0
+        self._earliest_start_ms = start_ms
 
     @property
     def position_ms(self) -> int:
-        """How much input audio has been fed so far, in ms."""
-        return self._samples_in * 1000 // RATE
+        """Where the input audio fed so far ends, in ms since the session's first sample."""
+        return self._start_ms + self._samples_in * 1000 // RATE
+
+    @property
+    def reach_ms(self) -> int:
+        """How far before `position_ms` the next turn can start: its prefix padding, the onset
+        window the start is found in, a frame being assembled and the resampler's delay. Audio
+        older than that, while nobody speaks, can never become part of a turn."""
+        return self.prefix_padding_ms + (_ONSET_WINDOW + 1) * FRAME_MS + _RESAMPLER_DELAY_MS
 
     @property
     def speaking(self) -> bool:
@@ -159,21 +177,19 @@ class TurnDetector:
 
     def _step(self, voiced: bool) -> TurnEvent | None:
         """Advance the turn state by the frame numbered `self._frames_done`."""
-        frame_end_ms = (self._frames_done + 1) * FRAME_MS
+        frame_end_ms = self._start_ms + (self._frames_done + 1) * FRAME_MS
         if not self._speaking:
             self._recent.append(voiced)
             if not voiced or sum(self._recent) < self._onset_frames:
                 return None
             first_voiced = self._frames_done - len(self._recent) + 1 + self._recent.index(True)
-            onset_ms = first_voiced * FRAME_MS
-            start_ms = max(onset_ms - self.prefix_padding_ms, self._earliest_start_ms, 0)
+            onset_ms = self._start_ms + first_voiced * FRAME_MS
+            start_ms = max(onset_ms - self.prefix_padding_ms, self._earliest_start_ms)
             self._speaking = True
-            self._voiced_end_ms = frame_end_ms
             self._silent_run = 0
             self._recent.clear()
             return SpeechStarted(audio_start_ms=start_ms)
         if voiced:
-            self._voiced_end_ms = frame_end_ms
             self._silent_run = 0
             return None
         self._silent_run += 1
@@ -181,6 +197,6 @@ class TurnDetector:
             return None
         self._speaking = False
         self._silent_run = 0
-        # The engine commits the input buffer here, so the next turn starts after this point.
+        # The engine commits the input buffer up to here, so the next turn starts after it.
         self._earliest_start_ms = frame_end_ms
-        return SpeechStopped(audio_end_ms=self._voiced_end_ms)
+        return SpeechStopped(audio_end_ms=frame_end_ms)

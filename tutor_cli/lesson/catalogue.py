@@ -261,13 +261,16 @@ class Catalogue:
         return len(self._entries)
 
     def get(self, scenario_id: str) -> Entry:
-        """The entry for `scenario_id`; an unknown one suggests close matches."""
+        """The entry for `scenario_id`; an unknown one suggests the ids it is part of
+        (`taxi`) or that are spelt like it (`a1_taxi_bogot`)."""
         check_scenario_id(scenario_id)
         if scenario_id in self._unreadable:
             raise BadInput(self._unreadable[scenario_id].problem)
         entry = self._entries.get(scenario_id)
         if entry is None:
-            close = difflib.get_close_matches(scenario_id, list(self._entries), n=3, cutoff=0.5)
+            ids = list(self._entries)
+            close = [known for known in ids if scenario_id in known][:3]
+            close = close or difflib.get_close_matches(scenario_id, ids, n=3, cutoff=0.5)
             hint = f" (did you mean {', '.join(close)}?)" if close else " (see 'tutor list')"
             raise BadInput(f"unknown scenario {scenario_id!r}{hint}")
         return entry

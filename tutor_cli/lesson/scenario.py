@@ -41,8 +41,7 @@ class _Frozen:
 
     def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
         """A copy with the fields in `update` changed (not checked again)."""
-        changed: Self = dataclasses.replace(self, **(update or {}))  # type: ignore[type-var]
-        return changed
+        return type(self)(**{**vars(self), **(update or {})})
 
 
 @dataclass(frozen=True)
@@ -56,18 +55,42 @@ class Persona(_Frozen):
 
 
 @dataclass(frozen=True)
+class Slot(_Frozen):
+    """What the learner chooses at a step (a destination, a country, a dish): the words the
+    tutor recognises, so a correction can keep the learner's choice.
+
+    `words`: what a learner may say -> how it is said in the lesson's language; `fills`: the
+    words of the model answer a choice replaces."""
+
+    fills: str
+    words: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)  # fields in the file's order, defaults or not
 class Step(_Frozen):
     """One stage of the role-play: what the tutor says, and what the learner must achieve.
 
-    `accept`: regular expressions; a learner turn matching any of them meets the step (they
-    are matched case-insensitively, with and without accents)."""
+    A turn meets the step when it matches at least one `accept` pattern (if there are any),
+    every `require` pattern, and no `reject` pattern. Patterns are Python regular expressions
+    searched case-insensitively, in the turn as written and without accents. `goals`: the
+    numbers of the goals this step serves (1 is the first goal)."""
 
     id: str
     tutor: str
     objective: str
-    accept: list[str]
+    goals: list[int]
+    accept: list[str] = field(default_factory=list)
+    require: list[str] = field(default_factory=list)
+    reject: list[str] = field(default_factory=list)
     hint: str
     model_answer: str
+    slot: Slot | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Step:
+        """Build from checked data: no checks here."""
+        slot = data.get("slot")
+        return cls(**{**data, "slot": Slot(**slot) if slot else None})
 
 
 @dataclass(frozen=True)
@@ -108,6 +131,10 @@ class Scenario(_Frozen):
     turn_detection: TurnDetection | None = None
     speech_speed: float = 1.0
 
+    def steps_serving(self, goal_number: int) -> list[Step]:
+        """The steps that serve goal `goal_number` (1 is the first)."""
+        return [step for step in self.steps if goal_number in step.goals]
+
     @property
     def language_code(self) -> str:
         """The primary language subtag (`es` for `es-CO`), as transcription models take it."""
@@ -121,7 +148,7 @@ class Scenario(_Frozen):
             **{
                 **data,
                 "persona": Persona(**data["persona"]),
-                "steps": [Step(**step) for step in data["steps"]],
+                "steps": [Step.from_data(step) for step in data["steps"]],
                 "vocabulary": [VocabularyItem(**item) for item in data.get("vocabulary", [])],
                 "turn_detection": TurnDetection(**detection) if detection else None,
             }
@@ -140,13 +167,13 @@ _schema_digest: str | None = None
 
 
 def _schema_fingerprint() -> str:
-    """A digest of the schema's and these types' source: checked data from another version of
-    either is not trusted."""
+    """A digest of the schema's, these types' and the pattern check's source: checked data
+    from another version of any of them is not trusted."""
     global _schema_digest
     if _schema_digest is None:
         here = Path(__file__).parent
         digest = hashlib.sha256()
-        for name in ("scenario_schema.py", "scenario.py"):
+        for name in ("scenario_schema.py", "scenario.py", "patterns.py"):
             with contextlib.suppress(OSError):
                 digest.update((here / name).read_bytes())
         _schema_digest = digest.hexdigest()[:16]

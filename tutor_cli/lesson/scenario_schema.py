@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import SCENARIO_ID
+from tutor_cli.lesson.patterns import check_pattern
 from tutor_cli.lesson.scenario import (
     ALL_TOOLS,
     CorrectionStyle,
@@ -42,29 +43,64 @@ class Persona(Strict):
     voice: Voice = "marin"
 
 
+Patterns = Annotated[list[Text], Field(default_factory=list)]
+
+
+def _compiled(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        check_pattern(pattern)
+    return patterns
+
+
+class Slot(Strict):
+    """What the learner chooses at a step (a destination, a country, a dish): the words the
+    tutor recognises, so a correction can keep the learner's choice."""
+
+    fills: Text = Field(description="The words of the model answer a choice replaces.")
+    words: dict[Text, Text] = Field(
+        min_length=1,
+        description="What a learner may say (any language, matched without accents) -> how it "
+        "is said in the lesson's language, as it goes into the model answer.",
+    )
+
+
 class Step(Strict):
-    """One stage of the role-play: what the tutor says, and what the learner must achieve."""
+    """One stage of the role-play: what the tutor says, and what the learner must achieve.
+
+    A turn meets the step when it matches at least one `accept` pattern (if there are any),
+    every `require` pattern, and no `reject` pattern. Patterns are Python regular expressions
+    searched case-insensitively, in the turn as written and without accents."""
 
     id: SimpleId
     tutor: Text = Field(description="What the tutor says or does to open this step.")
     objective: Text = Field(description="What the learner must achieve, in the learner's language.")
-    accept: list[Text] = Field(
+    goals: list[Annotated[int, Field(ge=1)]] = Field(
         min_length=1,
-        description="Regular expressions; a learner turn matching any of them meets the step. "
-        "They are matched case-insensitively, with and without accents.",
+        description="The numbers of the goals this step serves (1 is the first goal).",
     )
+    accept: Patterns = Field(description="At least one of them must match.")
+    require: Patterns = Field(description="Each of them must match.")
+    reject: Patterns = Field(description="None of them may match.")
     hint: Text
     model_answer: Text
+    slot: Slot | None = None
 
-    @field_validator("accept")
+    @field_validator("accept", "require", "reject")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-        return patterns
+        return _compiled(patterns)
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> Step:
+        if not self.accept and not self.require:
+            raise ValueError("a step needs 'accept' or 'require' patterns")
+        if self.slot is not None and self.slot.fills not in self.model_answer:
+            raise ValueError(f"slot.fills {self.slot.fills!r} is not in the model answer")
+        return self
 
 
 class VocabularyItem(Strict):
@@ -118,6 +154,20 @@ class Scenario(Strict):
             if step.id in seen:
                 raise ValueError(f"step id {step.id!r} is used twice")
             seen.add(step.id)
+        return self
+
+    @model_validator(mode="after")
+    def _every_goal_served(self) -> Scenario:
+        for step in self.steps:
+            for number in step.goals:
+                if number > len(self.goals):
+                    raise ValueError(
+                        f"step {step.id!r} serves goal {number}, but there are "
+                        f"{len(self.goals)} goals"
+                    )
+        for number, goal in enumerate(self.goals, start=1):
+            if not any(number in step.goals for step in self.steps):
+                raise ValueError(f"goal {number} ({goal!r}) is served by no step")
         return self
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import SCENARIO_ID
+from tutor_cli.tools.specs import TOOL_SPECS
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ def _expectation(path: Path, where: str, value: Any) -> Expectation:
         raise BadInput(f"{path}: '{where}.reply' must be a string (a regular expression)")
     if tool is not None and not isinstance(tool, str):
         raise BadInput(f"{path}: '{where}.tool' must be a tool name")
+    if tool is not None and tool not in TOOL_SPECS:
+        # A misspelt tool could never be called: the check would fail at the end of the run.
+        known = ", ".join(sorted(TOOL_SPECS))
+        raise BadInput(
+            f"{path}: '{where}.tool': unknown tool {tool!r} (the tutor's tools: {known})"
+        )
     try:
         pattern = re.compile(reply) if reply is not None else None
     except re.error as exc:
@@ -115,6 +122,8 @@ def load_script(path: Path) -> Script:
         if not isinstance(say, str) or not say.strip():
             raise BadInput(f"{path}: '{where}.say' must be a non-empty string")
         turns.append(ScriptTurn(say, _expectation(path, f"{where}.expect", turn.get("expect"))))
+    if not turns:  # nothing would be checked, and "0/0 checks passed" would read as a pass
+        raise BadInput(f"{path}: no turns: a script needs at least one [[turns]] with a 'say'")
     end = data.get("end", {})
     if not isinstance(end, dict):
         raise BadInput(f"{path}: 'end' must be a table")

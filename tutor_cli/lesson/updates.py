@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never
 
+from tutor_cli.lesson.folding import fold
 from tutor_cli.realtime.pricing import Usage
 from tutor_cli.tools.outcomes import GradeRecorded, QuizAnswered, ToolEffect, ToolOutcome
 
@@ -211,6 +212,31 @@ NoticeLevel = Literal["info", "warning", "error"]
 
 
 @dataclass(frozen=True)
+class Goal:
+    text: str
+    met: bool
+
+
+def goal_key(goal: str) -> str:
+    """A goal as compared with another: a model copies one with its own capitals, accents,
+    spacing or full stop."""
+    return " ".join(fold(goal).split()).strip(" .!")
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    """Where the learner is in the lesson (see `lesson.tracker`): each goal and whether it is
+    met, the current step's objective (None once the steps are done), and whether the lesson
+    is complete (the tutor has graded it)."""
+
+    goals: tuple[Goal, ...]
+    objective: str | None
+    step: int  # 1-based; steps + 1 once every step is done
+    steps: int
+    complete: bool = False
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the Call wants the learner to know."""
 
@@ -238,6 +264,7 @@ CallUpdate = (
     | Notice
     | MicLevel
     | AudioMode
+    | LessonProgress
 )
 
 # --- from a replay ----------------------------------------------------------------------------
@@ -285,6 +312,9 @@ class CallSummary:
     cost_usd: float | None = None
     log_path: Path | None = None
     failure: str | None = None
+    # Whether the lesson reached its end (False: the learner ended it early); None when not
+    # known (a replay, a call still going).
+    finished: bool | None = None
 
     def take(self, effect: ToolEffect | None) -> None:
         """What a tool did to the lesson: the latest grade and quiz result are the lesson's."""

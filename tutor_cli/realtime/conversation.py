@@ -103,8 +103,10 @@ class Resumed:
 class Conversation:
     """The client's view of one Realtime conversation, over as many sockets as it takes."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, billed: bool = True) -> None:
+        """`billed`: the engine charges for tokens, so usage comes with a cost estimate."""
         self.model = model
+        self.billed = billed
         self.turns: list[Turn] = []
         self.usage = Usage()
         self._outbox: list[Event] = []
@@ -391,7 +393,8 @@ class Conversation:
         usage = response.get("usage")
         if isinstance(usage, dict):  # billed even when given up on
             self.usage = self.usage.add(usage)
-            out.append(UsageUpdate(self.usage, cost_usd(self.model, self.usage)))
+            cost = cost_usd(self.model, self.usage) if self.billed else None
+            out.append(UsageUpdate(self.usage, cost))
         if response_id in self._abandoned:
             self._abandoned.pop(response_id)
             return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tutor_cli.errors import BadInput
+from tutor_cli.realtime.pricing import engine_bills
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
@@ -35,12 +36,22 @@ class Endpoint:
 
     def describe(self) -> str:
         """A one-line description without credentials (no user-info, no query)."""
-        return f"{self.engine} ({public_url(self.url)}, model {self.model})"
+        return f"{self.name} ({public_url(self.url)}, model {self.model})"
+
+    @property
+    def name(self) -> str:
+        """The engine as the learner sees it named (summary, header, progress, logs): openai,
+        azure, offline, or a URL's host and port, never its path, query or credentials."""
+        return host_and_port(self.url) if self.engine == "url" else self.engine
+
+    @property
+    def bills(self) -> bool:
+        """Whether its tokens cost money (so a cost is worth showing)."""
+        return engine_bills(self.engine)
 
 
-def public_url(url: str) -> str:
-    """`url` as it may be shown or logged: scheme, host, port and path; a user name and
-    password in it (`ws://alice:secret@host/`) and the query are left out."""
+def host_and_port(url: str) -> str:
+    """`127.0.0.1:8765` for `ws://user:pw@127.0.0.1:8765/v1/realtime?token=…`."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
@@ -49,7 +60,14 @@ def public_url(url: str) -> str:
         port = f":{parts.port}" if parts.port is not None else ""
     except ValueError:
         port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    return f"{host}{port}"
+
+
+def public_url(url: str) -> str:
+    """`url` as it may be shown or logged: scheme, host, port and path; a user name and
+    password in it (`ws://alice:secret@host/`) and the query are left out."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{host_and_port(url)}{parts.path}"
 
 
 def _with_query(url: str, **params: str | None) -> str:

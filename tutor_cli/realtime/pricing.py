@@ -1,8 +1,9 @@
 """Token usage, accumulated per response, and what it costs.
 
 Prices are US dollars per million tokens, as OpenAI lists them for the Realtime models. Cached
-input is billed at the cached rate. A model missing from the table has no cost estimate; the
-offline engine costs nothing.
+input is billed at the cached rate. A model missing from the table has no cost estimate, and
+only engines that bill have a cost at all: a local or self-hosted server (the offline engine,
+any `ws://` URL) may take a model's name, but nobody pays per token for it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ PRICES_PER_MILLION: dict[str, tuple[float, float, float, float, float, float]] =
     "gpt-realtime-mini": (0.60, 0.06, 10.00, 0.30, 2.40, 20.00),
     "gpt-4o-realtime-preview": (5.00, 2.50, 40.00, 2.50, 20.00, 80.00),
     "gpt-4o-mini-realtime-preview": (0.60, 0.30, 10.00, 0.30, 2.40, 20.00),
-    "offline": (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
 }
 
 
@@ -89,6 +89,20 @@ class Usage:
         out.update(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
         out["total_tokens"] = self.total_tokens
         return out
+
+
+BILLING_ENGINES = frozenset({"openai", "azure"})
+
+
+def engine_bills(engine: str) -> bool:
+    """Whether tokens on this engine (as an `Endpoint` names it) cost money."""
+    return engine in BILLING_ENGINES
+
+
+def engine_cost(engine: str, model: str, usage: Usage) -> float | None:
+    """What `usage` costs on `engine`: None for an engine that does not bill, or a model
+    whose prices are unknown."""
+    return cost_usd(model, usage) if engine_bills(engine) else None
 
 
 def price_model(model: str) -> str | None:

@@ -47,7 +47,7 @@ from tutor_cli.lesson.updates import (
     UsageUpdate,
 )
 from tutor_cli.realtime.conversation import Conversation
-from tutor_cli.realtime.pricing import cost_usd
+from tutor_cli.realtime.pricing import engine_cost
 from tutor_cli.storage.eventlog import Record
 from tutor_cli.storage.local_records import (
     CallEnded,
@@ -122,7 +122,8 @@ RECENT_USER_ITEMS = 64  # server user items already seen (GA sends `.added` and 
 
 
 def count_of(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    """`1 bad line`, `1,204 events`: counts read as every view prints them."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _said(item: dict[str, Any]) -> tuple[str, str] | None:
@@ -157,8 +158,9 @@ class RecordedLesson:
     Conversation counts it).
     """
 
-    def __init__(self, model: str, *, keep_audio: bool = False) -> None:
-        self.conversation = Conversation(model)
+    def __init__(self, model: str, *, keep_audio: bool = False, billed: bool = True) -> None:
+        """`billed`: the call's engine charged for tokens (see `engine_bills`)."""
+        self.conversation = Conversation(model, billed=billed)
         self.conversation.configure({})  # the call's socket was open; nothing is sent here
         self.keep_audio = keep_audio
         self.learner_turns = 0
@@ -350,7 +352,7 @@ class RecordedLesson:
             tutor_turns=self.tutor_turns,
             tools=ran,
             usage=usage,
-            cost_usd=cost_usd(model, usage),
+            cost_usd=engine_cost(info.engine, model, usage),
         )
         for tool in self.tools:  # the grade and quiz the call kept: the last ones given
             if tool.ok:

@@ -22,6 +22,7 @@ from tutor_cli.lesson.updates import (
     ResponseState,
     TutorTruncated,
 )
+from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.replay.lesson import (
     LessonInfo,
     RecordedLesson,
@@ -116,7 +117,11 @@ class Playback:
         for record in self.reader:
             if self.lesson is None:
                 self.info = lesson_info(self.log, self.reader.header)
-                self.lesson = RecordedLesson(self.info.model, keep_audio=self.keep_audio)
+                self.lesson = RecordedLesson(
+                    self.info.model,
+                    keep_audio=self.keep_audio,
+                    billed=engine_bills(self.info.engine),
+                )
             if record.t is None:
                 self.timed = False
             else:

@@ -10,7 +10,9 @@ import math
 from typing import Any
 
 # Keys the store sets itself on a quiz result; the caller's values for them are not kept.
-QUIZ_OWN_KEYS = frozenset({"session_id", "recorded_at", "questions", "correct", "answers", "score"})
+QUIZ_OWN_KEYS = frozenset(
+    {"session_id", "recorded_at", "questions", "correct", "answers", "score", "skipped"}
+)
 
 
 def normalise_score(score: Any) -> float:
@@ -65,3 +67,12 @@ def quiz_answers(value: Any) -> list[dict[str, Any]]:
             )
         answers.append({key: item[key] for key in ("question", "given", "expected", "correct")})
     return answers
+
+
+def quiz_skipped(value: Any, correct: int) -> bool:
+    """A quiz result's `skipped` flag: a boolean, and never true with answers that were right."""
+    if not isinstance(value, bool):
+        raise ValueError(f"skipped must be true or false, got {value!r}")
+    if value and correct:
+        raise ValueError(f"a skipped quiz has no right answers, got correct = {correct}")
+    return value

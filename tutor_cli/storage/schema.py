@@ -45,6 +45,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX quiz_results_by_session ON quiz_results (session_id);
     """,
+    # 2: what a session was. `kind`: a lesson the learner held ('live') or one driven by a
+    # script or --say lines ('scripted'), which is no measure of the learner. `finished`: 1 the
+    # lesson reached its end, 0 the learner ended it early, NULL unknown (sessions from before
+    # this was kept). `skipped`: the learner answered none of the quiz.
+    """
+    ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'live'
+        CHECK (kind IN ('live', 'scripted'));
+    ALTER TABLE sessions ADD COLUMN finished INTEGER CHECK (finished IN (0, 1));
+    ALTER TABLE quiz_results ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0
+        CHECK (skipped IN (0, 1));
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from tutor_cli.errors import BadInput, warn
 from tutor_cli.storage import database, paths, schema
@@ -30,10 +29,19 @@ from tutor_cli.storage.results import (
     grade_errors,
     normalise_score,
     quiz_answers,
+    quiz_skipped,
     strings,
 )
+from tutor_cli.storage.scenario_progress import (
+    PlayedSession,
+    ScenarioProgress,
+    by_recency,
+    moment,
+    scenario_progress,
+)
 
-_NEVER = datetime.min.replace(tzinfo=UTC)  # sorts before any time a session started
+SessionKind = Literal["live", "scripted"]
+SESSION_KINDS: tuple[SessionKind, ...] = ("live", "scripted")
 
 
 class NothingStored(Exception):
@@ -49,33 +57,10 @@ class SchemaTooNew(BadInput, ValueError):
     """
 
 
-@dataclass(frozen=True)
-class ScenarioProgress:
-    """How a learner has done on one scenario, over all its sessions."""
-
-    scenario: str
-    attempts: int
-    graded: int
-    best_score: float | None
-    last_score: float | None
-    last_date: datetime | None
-
-
 def _timestamp(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"time {moment.isoformat()} has no timezone; give an aware datetime")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _moment(text: Any) -> datetime:
-    """A stored time; ValueError for one that is not an aware ISO-8601 time (a hand-edited or
-    damaged row)."""
-    if not isinstance(text, str):
-        raise ValueError(f"not a time: {text!r}")
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"time without a timezone: {text!r}")
-    return moment
 
 
 class ProgressStore:
@@ -168,24 +153,22 @@ class ProgressStore:
         target = len(schema.MIGRATIONS)
         if self._version() == target:
             return
-        while True:
-            # The version is read again under the write lock: another process may have
-            # upgraded the file since, and a migration must never run twice.
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                version = self._version()
-                self._refuse_unknown(version)
-                if version == target:
-                    self._db.execute("COMMIT")
-                    return
-                for statement in schema.statements(schema.MIGRATIONS[version]):
+        # The version is read again under the write lock: another process may have upgraded
+        # the file since, and a migration must never run twice. Every pending migration runs
+        # in the one transaction: a new file is written once, and an upgrade is all or nothing.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version()
+            self._refuse_unknown(version)
+            for step in range(version, target):
+                for statement in schema.statements(schema.MIGRATIONS[step]):
                     self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {version + 1}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+            self._db.execute(f"PRAGMA user_version = {target}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def _require_session(self, session_id: int) -> None:
         row = self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -200,12 +183,18 @@ class ProgressStore:
         model: str,
         log_path: str | None,
         started_at: datetime,
+        kind: SessionKind = "live",
     ) -> int:
-        """Record the start of a call; returns the session id the other methods take."""
+        """Record the start of a call; returns the session id the other methods take.
+
+        `kind` is "live" for a lesson the learner held, "scripted" for one driven by a script
+        or by lines given in advance (left out of `progress` unless asked for)."""
+        if kind not in SESSION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SESSION_KINDS)}, got {kind!r}")
         cursor = self._db.execute(
-            "INSERT INTO sessions (scenario, engine, model, log_path, started_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (scenario, engine, model, log_path, _timestamp(started_at)),
+            "INSERT INTO sessions (scenario, engine, model, log_path, started_at, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (scenario, engine, model, log_path, _timestamp(started_at), kind),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -217,14 +206,16 @@ class ProgressStore:
         ended_at: datetime,
         usage: dict[str, int],
         cost_usd: float | None,
+        finished: bool | None = None,
     ) -> None:
-        """Record the end of a call, its token usage and (if known) what it cost."""
+        """Record the end of a call, its token usage, (if known) what it cost, and (if known)
+        whether the lesson was over or the learner ended it early."""
         if not isinstance(usage, dict):
             raise ValueError(f"usage must be a dict, got {usage!r}")
         self._require_session(session_id)
         self._db.execute(
-            "UPDATE sessions SET ended_at = ?, usage = ?, cost_usd = ? WHERE id = ?",
-            (_timestamp(ended_at), json.dumps(usage), cost_usd, session_id),
+            "UPDATE sessions SET ended_at = ?, usage = ?, cost_usd = ?, finished = ? WHERE id = ?",
+            (_timestamp(ended_at), json.dumps(usage), cost_usd, finished, session_id),
         )
 
     def add_grade(
@@ -271,9 +262,10 @@ class ProgressStore:
     ) -> dict[str, Any]:
         """Store a quiz result for a session and return what was stored.
 
-        `result` has `questions`, `correct` and `answers`; other keys (such as `focus`) are kept
-        as they are. The stored result adds `score` (percentage correct), `recorded_at` and
-        `session_id`. Raises ValueError for malformed fields or an unknown session.
+        `result` has `questions`, `correct` and `answers`, and `skipped` (true when the learner
+        answered none; such a result has nothing correct); other keys (such as `focus`) are
+        kept as they are. The stored result adds `score` (percentage correct), `recorded_at`
+        and `session_id`. Raises ValueError for malformed fields or an unknown session.
         """
         questions, correct = result.get("questions"), result.get("correct")
         if isinstance(questions, bool) or not isinstance(questions, int) or questions < 1:
@@ -282,6 +274,7 @@ class ProgressStore:
             raise ValueError(f"correct must be a non-negative integer, got {correct!r}")
         if correct > questions:
             raise ValueError(f"correct ({correct}) is more than questions ({questions})")
+        skipped = quiz_skipped(result.get("skipped", False), correct)
         details = {k: v for k, v in result.items() if k not in QUIZ_OWN_KEYS}
         stored: dict[str, Any] = {
             **details,
@@ -291,11 +284,12 @@ class ProgressStore:
             "correct": correct,
             "score": round(100 * correct / questions, 1),
             "answers": quiz_answers(result.get("answers")),
+            "skipped": skipped,
         }
         self._require_session(session_id)
         self._db.execute(
             "INSERT INTO quiz_results (session_id, recorded_at, questions, correct, score,"
-            " answers, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " answers, details, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id,
                 stored["recorded_at"],
@@ -304,17 +298,21 @@ class ProgressStore:
                 stored["score"],
                 json.dumps(stored["answers"], ensure_ascii=False),
                 json.dumps(details, ensure_ascii=False),
+                skipped,
             ),
         )
         return stored
 
-    def sessions(self, scenario: str | None = None) -> list[dict[str, Any]]:
-        """Past sessions, newest first, each with its `grade` (or None) and `quiz_results`.
+    def sessions(
+        self, scenario: str | None = None, *, include_scripted: bool = True
+    ) -> list[dict[str, Any]]:
+        """Past sessions, newest first, each with its `kind`, whether it was `finished` (None
+        when not known), its `grade` (or None) and `quiz_results`.
 
         Times are ISO-8601 text, as stored; grades and quiz results have the shape `add_grade`
         and `add_quiz_result` returned.
         """
-        where, params = ("WHERE s.scenario = ?", (scenario,)) if scenario is not None else ("", ())
+        where, params = _where(scenario, include_scripted)
         rows = self._db.execute(
             "SELECT s.*, g.graded_at, g.score, g.goals_achieved, g.errors, g.feedback,"
             " g.next_steps FROM sessions s LEFT JOIN grades g ON g.session_id = s.id"
@@ -336,6 +334,7 @@ class ProgressStore:
                     "correct": quiz["correct"],
                     "score": quiz["score"],
                     "answers": json.loads(quiz["answers"]),
+                    "skipped": bool(quiz["skipped"]),
                 }
             )
         return [
@@ -349,6 +348,8 @@ class ProgressStore:
                 "ended_at": row["ended_at"],
                 "usage": None if row["usage"] is None else json.loads(row["usage"]),
                 "cost_usd": row["cost_usd"],
+                "kind": row["kind"],
+                "finished": None if row["finished"] is None else bool(row["finished"]),
                 "grade": None
                 if row["graded_at"] is None
                 else {
@@ -365,27 +366,37 @@ class ProgressStore:
             for row in rows
         ]
 
-    def progress(self) -> list[ScenarioProgress]:
-        """One row per scenario practised, the most recently practised first.
+    def count_sessions(self, kind: SessionKind, scenario: str | None = None) -> int:
+        """How many sessions of `kind` there are (of `scenario`, if given)."""
+        where, params = _where(scenario, include_scripted=True)
+        clause = f"{where} AND s.kind = ?" if where else "WHERE s.kind = ?"
+        query = f"SELECT count(*) FROM sessions s {clause}"
+        (number,) = self._db.execute(query, (*params, kind)).fetchone()
+        return int(number)
 
-        `attempts` counts sessions started, `graded` those with a grade; `best_score` and
-        `last_score` (the grade of the latest graded session) are percentages;
-        `last_date` is when the latest session started.
-        """
-        # Added up here rather than in SQL so that a row with an unreadable time (hand-edited,
-        # damaged) is left out, with a warning, instead of failing the whole table.
-        played: dict[str, list[tuple[datetime, int, float | None]]] = {}
+    def progress(self, *, include_scripted: bool = False) -> list[ScenarioProgress]:
+        """One row per scenario practised, the most recently practised first (see
+        `scenario_progress` for what counts). Scripted sessions are left out unless
+        `include_scripted`."""
+        # Added up in Python rather than in SQL so that a row with an unreadable time
+        # (hand-edited, damaged) is left out, with a warning, instead of failing the whole table.
+        where, params = _where(None, include_scripted)
+        played: dict[str, list[PlayedSession]] = {}
         unreadable: list[int] = []
         for row in self._db.execute(
-            "SELECT s.id, s.scenario, s.started_at, g.score"
-            " FROM sessions s LEFT JOIN grades g ON g.session_id = s.id"
+            "SELECT s.id, s.scenario, s.started_at, s.finished, s.log_path, g.score"
+            f" FROM sessions s LEFT JOIN grades g ON g.session_id = s.id {where}",
+            params,
         ):
             try:
-                started = _moment(row["started_at"])
+                started = moment(row["started_at"])
             except ValueError:
                 unreadable.append(row["id"])
                 continue
-            played.setdefault(row["scenario"], []).append((started, row["id"], row["score"]))
+            finished = None if row["finished"] is None else bool(row["finished"])
+            played.setdefault(row["scenario"], []).append(
+                PlayedSession(row["id"], started, row["score"], finished, row["log_path"])
+            )
         if unreadable:
             ids = ", ".join(str(i) for i in unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
             many = len(unreadable) > 1
@@ -393,25 +404,7 @@ class ProgressStore:
                 f"{self.path}: {len(unreadable)} session{'s' if many else ''} with an unreadable "
                 f"start time left out (id {ids})"
             )
-        summaries = []
-        for scenario, sessions in played.items():
-            sessions.sort(key=lambda session: (session[0], session[1]))
-            scores = [score for _, _, score in sessions if score is not None]
-            summaries.append(
-                ScenarioProgress(
-                    scenario=scenario,
-                    attempts=len(sessions),
-                    graded=len(scores),
-                    best_score=max(scores, default=None),
-                    last_score=scores[-1] if scores else None,
-                    last_date=sessions[-1][0],
-                )
-            )
-        summaries.sort(key=lambda summary: summary.scenario)
-        summaries.sort(
-            key=lambda summary: summary.last_date or datetime.min.replace(tzinfo=UTC), reverse=True
-        )
-        return summaries
+        return by_recency([scenario_progress(name, rows) for name, rows in played.items()])
 
     def close(self) -> None:
         """Close the database; closing twice is harmless."""
@@ -427,3 +420,14 @@ class ProgressStore:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _where(scenario: str | None, include_scripted: bool) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (over sessions `s`) and its parameters for a scenario and kinds."""
+    clauses, params = [], []
+    if scenario is not None:
+        clauses.append("s.scenario = ?")
+        params.append(scenario)
+    if not include_scripted:
+        clauses.append("s.kind = 'live'")
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)

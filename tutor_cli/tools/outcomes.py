@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -33,11 +34,13 @@ class GradeRecorded:
 
 @dataclass(frozen=True)
 class QuizAnswered:
-    """`trigger_quiz` was answered: how many right of how many, and the result as stored."""
+    """`trigger_quiz` came back: how many right of how many, and the result as stored;
+    `skipped` when the learner answered none of it (so the 0 right is no score)."""
 
     correct: int
     questions: int
     stored: dict[str, Any]
+    skipped: bool = False
 
 
 ToolEffect = GradeRecorded | QuizAnswered
@@ -98,18 +101,59 @@ def _grade_effect(result: dict[str, Any]) -> GradeRecorded | None:
     return GradeRecorded(grade) if grade is not None else None
 
 
+_RIGHT = ("correct", "score", "right")
+_OUT_OF = ("questions", "total", "out_of", "count", "max_score")
+_MARKED = ("answered", "answers", "results")
+_FLAGS = ("correct", "is_correct", "right")
+_FRACTION = re.compile(r"\s*(\d{1,6})\s*/\s*(\d{1,6})\s*")
+
+
 def _quiz_effect(result: dict[str, Any]) -> QuizAnswered | None:
     """Our own output keeps the score under `quiz` and the stored row under `stored`; other
-    clients send `correct` with `questions` (or `total`) at the top level."""
+    clients send, at the top level, a count right out of a count asked (`correct` or `score`
+    with `questions`, `total`, `out_of`...), a fraction ("3/4"), or the marked answers. A quiz
+    the learner skipped says `"skipped": true` at the top level or beside its score."""
     stored = result.get("stored") if isinstance(result.get("stored"), dict) else None
     for where in (stored, result.get("quiz"), result):
         if not isinstance(where, dict):
             continue
-        correct, total = where.get("correct"), where.get("questions", where.get("total"))
-        if _count(correct) and _count(total):
+        counts = _counts(where)
+        if counts is not None:
+            correct, total = counts
+            skipped = result.get("skipped") is True or where.get("skipped") is True
             kept = stored if stored is not None else {"correct": correct, "questions": total}
-            return QuizAnswered(correct, total, kept)
+            if skipped:
+                kept = {**kept, "skipped": True}  # what a summary of it reads
+            return QuizAnswered(correct, total, kept, skipped)
     return None
+
+
+def _counts(where: dict[str, Any]) -> tuple[int, int] | None:
+    """(right, asked) as one shape of quiz output says it, or None."""
+    right = next((where[k] for k in _RIGHT if k in where), None)
+    total = next((where[k] for k in _OUT_OF if k in where), None)
+    if _count(right) and _count(total):
+        found: tuple[int, int] | None = (right, total)
+    else:
+        text = right if isinstance(right, str) else where.get("result")
+        fraction = _FRACTION.fullmatch(text) if isinstance(text, str) else None
+        found = (int(fraction[1]), int(fraction[2])) if fraction else _marked(where)
+    # A count right beyond the count asked is no quiz result anyone can trust.
+    return found if found is not None and found[1] > 0 and found[0] <= found[1] else None
+
+
+def _marked(where: dict[str, Any]) -> tuple[int, int] | None:
+    """The answers, each marked right or not (`{"correct": true}` or a bare boolean)."""
+    answers = next((where[k] for k in _MARKED if isinstance(where.get(k), list)), None)
+    if not answers:
+        return None
+    right = 0
+    for answer in answers:
+        flag = answer if isinstance(answer, bool) else None
+        if isinstance(answer, dict):
+            flag = next((answer[k] for k in _FLAGS if isinstance(answer.get(k), bool)), None)
+        right += flag is True
+    return right, len(answers)
 
 
 # The one place that knows which tool has which effect on the lesson (this table and the next).

@@ -52,12 +52,13 @@ class Quiz:
     questions: tuple[Question, ...]
 
 
-def normalise(text: str) -> str:
-    """The form answers are compared in: folded, no sentence punctuation, single spaces.
+def normalise(text: str, *, accents: bool = False) -> str:
+    """The form answers are compared in: folded (or, with `accents`, only lower case), no
+    sentence punctuation, single spaces.
 
     Articles and other words are kept: «la calle» and «calle» are different answers.
     """
-    folded = fold(text)
+    folded = text.lower() if accents else fold(text)
     spaced = "".join(" " if c in _PUNCTUATION else c for c in folded)
     return _SPACES.sub(" ", spaced).strip(_EDGE)
 
@@ -77,6 +78,18 @@ def check_answer(question: Question, given: str) -> bool:
     return picked is not None and normalise(picked) in wanted
 
 
+def spelling(question: Question, given: str) -> str | None:
+    """For a right answer typed without its accents ("sumerce"), how it is spelt ("sumercé");
+    None when it was typed as written (or picked by letter)."""
+    if not check_answer(question, given) or picked_choice(question, given) is not None:
+        return None
+    said = normalise(given, accents=True)
+    forms = (question.answer, *question.accepted)
+    if any(said == normalise(form, accents=True) for form in forms):
+        return None
+    return next(form for form in forms if normalise(form) == normalise(given))
+
+
 def picked_choice(question: Question, given: str) -> str | None:
     """The choice a number (1, 2, …) or letter (a, b, …) names, for a choice question."""
     said = normalise(given)
@@ -92,8 +105,22 @@ def picked_choice(question: Question, given: str) -> str | None:
     return None
 
 
+def chosen(question: Question, given: str) -> str:
+    """A choice question answered by number or letter: the choice itself; else `given`."""
+    return picked_choice(question, given) or given.strip()
+
+
+def expected(question: Question) -> str:
+    """The right answer as the learner should see it: `b) la calle` for a choice question."""
+    if question.kind == "choice" and question.answer in question.choices:
+        return f"{LETTERS[question.choices.index(question.answer)]}) {question.answer}"
+    return question.answer
+
+
 def score_quiz(quiz: Quiz, answers: list[str]) -> dict[str, Any]:
-    """The quiz result: how many were right, and each answer beside the expected one.
+    """The quiz result: how many were right, each answer beside the expected one, and whether
+    the whole quiz was skipped (no question answered: Esc at once, the call ended while it was
+    open, no answers to give), which is no score of 0.
 
     Missing answers count as skipped (""); extra answers are ignored.
     """
@@ -111,6 +138,7 @@ def score_quiz(quiz: Quiz, answers: list[str]) -> dict[str, Any]:
         "questions": len(rows),
         "correct": sum(row["correct"] for row in rows),
         "answers": rows,
+        "skipped": not any(said.strip() for said in given),
     }
 
 
@@ -291,6 +319,10 @@ async def trigger_quiz(arguments: dict[str, Any], ctx: ToolContext) -> dict[str,
     answers = await ctx.ask_quiz(quiz)
     result = score_quiz(quiz, list(answers))
     stored = ctx.record_quiz(result)
+    if result["skipped"]:
+        # Said at the top level too, so the tutor does not read the 0 right as a score.
+        note = "The learner skipped the quiz: no question was answered."
+        return {"quiz": result, "stored": stored, "skipped": True, "note": note}
     return {"quiz": result, "stored": stored}
 
 

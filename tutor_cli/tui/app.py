@@ -17,7 +17,7 @@ from tutor_cli.call.ending import ending_signals
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.scenario import Scenario
-from tutor_cli.lesson.updates import CallUpdate
+from tutor_cli.lesson.updates import CallSummary, CallUpdate
 from tutor_cli.replay.lesson import ReplaySummary
 from tutor_cli.replay.playback import Speaker, log_duration, peek_info
 from tutor_cli.storage.store import ProgressStore
@@ -110,9 +110,10 @@ class CallApp(App[int]):
             await self.call.close()
 
 
-def run_call_screen(scenario: Scenario, settings: CallSettings) -> int:
-    """`tutor call ID`: the call screen until the learner leaves the summary. The exit code:
-    0, or 1 when the call failed."""
+def run_call_screen(scenario: Scenario, settings: CallSettings) -> tuple[int, CallSummary]:
+    """`tutor call SCENARIO`: the call screen until the learner leaves the summary. The exit
+    code (0, or 1 when the call failed) and what the call came to, to print once the screen
+    is gone."""
     with ProgressStore.open_default() as store:
         app = CallApp(scenario, settings, store=store)
 
@@ -131,7 +132,7 @@ def run_call_screen(scenario: Scenario, settings: CallSettings) -> int:
                     await app.close_call()
             return app.return_code or 0
 
-        return asyncio.run(run())
+        return asyncio.run(run()), app.call.summary
 
 
 class ReplayApp(App[int]):

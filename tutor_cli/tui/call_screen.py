@@ -11,7 +11,10 @@ second), and not at all while hidden. No timer runs while nothing changes but th
 Widget tree (CallScreen):
     CallHeader#header (title, engine · model | ● state)
     Static#audio-banner, Static#alert-banner (hidden unless needed)
-    Horizontal#body: Transcript#transcript | EventPane#events (Input#event-filter, LineList)
+    Horizontal#body: Transcript#transcript
+                     | Vertical#side: GoalsPanel#goals, EventPane#events (Input#event-filter,
+                       LineList)
+    ObjectiveLine#objective
     StatusBar#status
     SayInput#say
     Footer
@@ -20,13 +23,13 @@ Widget tree (CallScreen):
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar, assert_never
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
+from textual.events import Key, Resize
 from textual.widgets import Footer, Input, Static
 
 from tutor_cli.call.controller import Call
@@ -36,6 +39,7 @@ from tutor_cli.lesson.updates import (
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    LessonProgress,
     MicLevel,
     Notice,
     ResponseState,
@@ -52,57 +56,19 @@ from tutor_cli.lesson.updates import (
     UsageUpdate,
 )
 from tutor_cli.realtime.connection import ConnectionFailed
+from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.lesson_panel import DONE_TIP, GoalsPanel, ObjectiveLine
 from tutor_cli.tui.lesson_screen import NARROW, LessonScreen
 from tutor_cli.tui.quiz import QuizScreen
+from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
 from tutor_cli.tui.status import CallHeader, StatusBar
 from tutor_cli.tui.transcript import Transcript
+from tutor_cli.views.console import summary_rows
 from tutor_cli.views.literal import literal, printable
 
 Clock = Callable[[], float]
-
-
-class SayInput(Input):
-    """The learner's text box: Enter sends, and says so in the footer.
-
-    As desktop toolkits do, the cursor stops blinking (and stays shown) after
-    `BLINK_TIMEOUT_S` without a key, so a call nobody touches does not repaint twice a second;
-    a key or the focus coming back starts it again."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Send")]
-    BLINK_TIMEOUT_S = 10.0
-
-    def __init__(self, *, placeholder: str, id: str | None = None) -> None:
-        super().__init__(placeholder=placeholder, id=id)
-        self._last_key = time.monotonic()
-
-    def on_mount(self) -> None:
-        self._watch_blinking(self.BLINK_TIMEOUT_S)
-
-    def on_key(self) -> None:
-        self._keep_blinking()
-
-    def on_focus(self) -> None:
-        self._keep_blinking()
-
-    def _keep_blinking(self) -> None:
-        self._last_key = time.monotonic()
-        if not self.cursor_blink:
-            self.cursor_blink = True
-            self._watch_blinking(self.BLINK_TIMEOUT_S)
-
-    def _watch_blinking(self, delay: float) -> None:
-        self.set_timer(delay, self._blink_timeout)
-
-    def _blink_timeout(self) -> None:
-        """Stop blinking if no key came for the whole timeout; else look again when it would
-        have passed (one timer for any number of keys)."""
-        quiet = time.monotonic() - self._last_key
-        if quiet >= self.BLINK_TIMEOUT_S:
-            self.cursor_blink = False
-        else:
-            self._watch_blinking(self.BLINK_TIMEOUT_S - quiet)
 
 
 class CallScreen(LessonScreen):
@@ -112,6 +78,9 @@ class CallScreen(LessonScreen):
         Binding("ctrl+l", "toggle_events", "Events", priority=True),
         Binding("ctrl+t,f2", "toggle_mute", "Mute", priority=True),
         Binding("f3", "talk", "Talk", priority=True),
+        # The same keys in a call where they cannot work: say why instead of doing nothing.
+        Binding("ctrl+t,f2", "no_mic", show=False, priority=True),
+        Binding("f3", "no_push_to_talk", show=False, priority=True),
         Binding("f1", "help", "Help"),
     ]
 
@@ -129,6 +98,7 @@ class CallScreen(LessonScreen):
         self.quiz_screen: QuizScreen | None = None  # while a quiz is asked
         self.ended = False  # Call.end() has run
         self.leave = False  # exit when the call is closed, without the summary
+        self.lesson_complete = False  # the tutor has graded the lesson
         self._early: list[tuple[str, Any]] = []
 
     # --- layout ----------------------------------------------------------------------------------
@@ -143,8 +113,11 @@ class CallScreen(LessonScreen):
         yield Static("", id="alert-banner", markup=False)
         with Horizontal(id="body"):
             yield Transcript(scenario.persona.name, id="transcript")
-            yield EventPane(clock=self.clock, grown_timer=False, id="events")
-        yield StatusBar(self.clock, id="status")
+            with Vertical(id="side"):
+                yield GoalsPanel(scenario, id="goals")
+                yield EventPane(clock=self.clock, grown_timer=False, id="events")
+        yield ObjectiveLine(scenario, quiz="trigger_quiz" in scenario.tools, id="objective")
+        yield StatusBar(self.clock, billed=engine_bills(summary.engine), id="status")
         yield SayInput(
             placeholder="Type to the tutor and press Enter (any time, even while it speaks)",
             id="say",
@@ -158,6 +131,7 @@ class CallScreen(LessonScreen):
         self.events.border_title = "events (ctrl+l)"
         if self.app.size.width < NARROW:
             self.events.display = False  # the transcript needs the room; ctrl+l shows it
+        self._fit(self.app.size.width, self.app.size.height)
         self._audio_mode(self.call.audio_mode)
         self.query_one(SayInput).focus()
         self._second = self.set_interval(1.0, self._each_second)
@@ -258,7 +232,8 @@ class CallScreen(LessonScreen):
         if self.leave:
             self.app.exit(code, return_code=code)
             return
-        await self.app.push_screen(SummaryScreen(summary, code))
+        rows = summary_rows(summary, self.call.scenario.goals)  # each goal, met or not
+        await self.app.push_screen(SummaryScreen(summary, code, rows=rows))
 
     # --- intents ---------------------------------------------------------------------------------
 
@@ -279,6 +254,33 @@ class CallScreen(LessonScreen):
 
     def action_toggle_events(self) -> None:
         self.toggle_events(self.query_one(SayInput))
+        self._fit(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """The goals need the side column's width and some height; the objective line stays
+        unless the terminal is very small. On a narrow terminal the side column shows only
+        when the event log is asked for."""
+        narrow = width < NARROW
+        goals = self.query_one(GoalsPanel)
+        goals.display = not narrow and height >= 24
+        self.query_one("#side").display = self.events.display or goals.display
+        self.query_one(ObjectiveLine).display = height >= 16
+
+    def on_key(self, event: Key) -> None:
+        """Printable keys typed anywhere but a text field go to the text box: typing is never
+        lost because the focus was on the transcript or the event list."""
+        if not event.is_printable or event.character is None:
+            return
+        if isinstance(self.focused, Input) or self.phase != "call":
+            return
+        say = self.query_one(SayInput)
+        say.focus()
+        say.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
 
     def action_toggle_mute(self) -> None:
         self.call.set_muted(not self.status.mode.muted)
@@ -289,6 +291,20 @@ class CallScreen(LessonScreen):
         self.status.changed()
         await self.call.push_to_talk(self.talking)
 
+    def action_no_mic(self) -> None:
+        self._no_audio("there is no microphone to mute")
+
+    def action_no_push_to_talk(self) -> None:
+        if self.status.mode.mode == "text":
+            self._no_audio("there is no microphone to talk into")
+        else:
+            self.app.notify("Push-to-talk is off: start the call with --push-to-talk.", timeout=4)
+
+    def _no_audio(self, what: str) -> None:
+        reason = self.status.mode.reason
+        why = "it was started text-only" if reason is None else "audio is unavailable"
+        self.app.notify(f"This call is text only ({why}): {what}.", timeout=4)
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
@@ -296,8 +312,12 @@ class CallScreen(LessonScreen):
         mode = self.status.mode.mode  # as last shown
         if action == "toggle_mute":
             return mode != "text"
+        if action == "no_mic":
+            return mode == "text"
         if action == "talk":
             return mode == "push_to_talk"
+        if action == "no_push_to_talk":
+            return mode != "push_to_talk"
         return True
 
     # --- updates ---------------------------------------------------------------------------------
@@ -333,6 +353,8 @@ class CallScreen(LessonScreen):
                 self.status.set_level(update)  # drawn only if the meter moved
             case AudioMode():
                 self._audio_mode(update)
+            case LessonProgress():
+                self._lesson_progress(update)
             case ToolCallReady() | SessionReady() | UnknownEvent():
                 pass  # the event log shows them; the tool's line comes when it has run
             case _:
@@ -346,7 +368,15 @@ class CallScreen(LessonScreen):
         self.events.record(direction, event)
 
     def _shows_turns(self) -> bool:
-        return self.phase == "call"
+        return self.phase == "call" and not self.lesson_complete
+
+    def _lesson_progress(self, update: LessonProgress) -> None:
+        self.query_one(GoalsPanel).show_progress(update)
+        self.query_one(ObjectiveLine).show_progress(update)
+        if update.complete and not self.lesson_complete:
+            self._turn("lesson complete")
+            self.lesson_complete = True
+            self.query_one(SayInput).placeholder = DONE_TIP
 
     def _tool_ran(self, update: ToolRan) -> None:
         self.transcript.tool(update)
@@ -377,13 +407,9 @@ class CallScreen(LessonScreen):
         self.status.mode = update
         self.status.changed()
         banner = self.query_one("#audio-banner", Static)
-        unavailable = update.mode == "text" and not self.call.settings.text_only
-        banner.display = unavailable
-        if unavailable:
+        banner.display = update.reason is not None
+        if update.reason is not None:
             banner.update(
-                literal(
-                    f"Audio is unavailable, so this call is text-only: "
-                    f"{update.reason or 'no audio device'}. Type your turns below."
-                )
+                literal(f"Text-only call: {update.reason}. 'tutor doctor' says how to fix it.")
             )
         self.refresh_bindings()

@@ -15,19 +15,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tutor_cli.tools.quiz import LETTERS, Question, Quiz, check_answer, picked_choice
+from tutor_cli.tools.quiz import LETTERS, Quiz, check_answer, chosen, expected, spelling
 from tutor_cli.views.literal import printable
 
-
-def chosen(question: Question, given: str) -> str:
-    """A choice question answered by number or letter: the choice itself; else `given`."""
-    return picked_choice(question, given) or given.strip()
-
-
-def expected(question: Question) -> str:
-    if question.kind == "choice" and question.answer in question.choices:
-        return f"{LETTERS[question.choices.index(question.answer)]}) {question.answer}"
-    return question.answer
+KEYS = Text("Enter: check the answer · Esc: skip the rest", style="dim")
+KEYS_DONE = Text("Enter or Esc: send the result to the tutor", style="dim")
 
 
 class QuizScreen(ModalScreen[list[str]]):
@@ -48,10 +40,7 @@ class QuizScreen(ModalScreen[list[str]]):
             yield Static("", id="quiz-results", markup=False)
             yield Static("", id="quiz-question", markup=False)
             yield Input(id="quiz-answer")
-            yield Static(
-                Text("Enter: check the answer · Esc: skip the rest", style="dim"),
-                id="quiz-keys",
-            )
+            yield Static(KEYS, id="quiz-keys")
 
     def on_mount(self) -> None:
         self._show_question()
@@ -76,6 +65,7 @@ class QuizScreen(ModalScreen[list[str]]):
                 )
             )
             answer.placeholder = "Enter: send the result"
+            self.query_one("#quiz-keys", Static).update(KEYS_DONE)
             return
         number = len(self.answers) + 1
         question = self.quiz.questions[number - 1]
@@ -112,6 +102,8 @@ class QuizScreen(ModalScreen[list[str]]):
         )
         if not right:
             self._results.append_text(Text(f"  expected: {printable(expected(question))}"))
+        elif (written := spelling(question, given)) is not None:
+            self._results.append_text(Text(f"  spelt: {printable(written)}"))
         event.input.value = ""
         self._show_question()
         self.query_one("#quiz-box", VerticalScroll).scroll_end(animate=False)

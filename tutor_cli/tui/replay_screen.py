@@ -53,6 +53,7 @@ from tutor_cli.lesson.updates import (
     UnknownEvent,
     UsageUpdate,
 )
+from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.replay.lesson import LessonInfo, ReplaySummary
 from tutor_cli.replay.pacer import Pacer
 from tutor_cli.replay.playback import (
@@ -117,7 +118,9 @@ class ReplayScreen(LessonScreen):
     """The call screen's widgets, watching a replay instead of a call."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "Pause", priority=True),
+        # One key, labelled with what it does now: Pause while playing, Play while paused.
+        Binding("space", "pause", "Pause", priority=True),
+        Binding("space", "play", "Play", priority=True),
         Binding("plus,right_square_bracket", "faster", "Faster", key_display="+", priority=True),
         Binding("minus,left_square_bracket", "slower", "Slower", key_display="-", priority=True),
         Binding("left", "seek(-10)", "−10 s", key_display="←", priority=True),  # noqa: RUF001
@@ -170,7 +173,9 @@ class ReplayScreen(LessonScreen):
         with Horizontal(id="body"):
             yield Transcript(info.tutor_name, id="transcript")
             yield EventPane(clock=self.real_clock, id="events")
-        yield StatusBar(self.real_clock, timeline=self.timeline, id="status")
+        yield StatusBar(
+            self.real_clock, timeline=self.timeline, billed=engine_bills(info.engine), id="status"
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -347,11 +352,26 @@ class ReplayScreen(LessonScreen):
         if isinstance(self.focused, Input):
             raise SkipAction()
 
-    def action_toggle_pause(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False hides a binding from the footer: only the one the space key does now shows.
+        if action == "pause":
+            return not self.paused
+        if action == "play":
+            return self.paused
+        return True
+
+    def action_pause(self) -> None:
+        self._toggle_pause()
+
+    def action_play(self) -> None:
+        self._toggle_pause()
+
+    def _toggle_pause(self) -> None:
         self._typing()
         if self.finished or self.current is None:
             return
         self.paused = not self.paused
+        self.refresh_bindings()
         now = self.real_clock()
         if self.paused:
             self.current.pacer.pause(now)

@@ -74,13 +74,17 @@ HELP = [
     ("ctrl+l", "show or hide the event log"),
     ("ctrl+t / F2", "mute or unmute the microphone (voice calls)"),
     ("F3", "push-to-talk: start talking, press again to send (--push-to-talk)"),
-    ("Tab", "move between the text box, the transcript and the event filter"),
+    ("quiz", 'type "quiz" (or ask for one) to have the tutor quiz you on the lesson'),
+    ("Tab", "move between the text box, the transcript, the event filter and the event list"),
+    ("any key", "typing anywhere goes to the text box"),
     ("ctrl+q / ctrl+c", "end the call: the tutor grades it, then the summary"),
     ("F1", "this help"),
 ]
 
 
 ABOUT = (
+    "The line above the text box says what to do now (the step's objective); the goals "
+    "panel ticks each goal of the lesson as you meet it. "
     "The transcript shows the tutor (cyan) and you (green); «quoted» phrases are the "
     "model answers and corrections to say. The event log lists every protocol event: "
     "→ sent, ← received, deltas folded into one line per reply. The status bar shows "

@@ -25,6 +25,8 @@ STATE_STYLES = {
 }
 TURN_STYLES = {
     "listening": "green",
+    "your turn": "green",
+    "lesson complete": "bold green",
     "learner speaking": "yellow",
     "tutor thinking": "magenta",
     "tutor speaking": "cyan",
@@ -99,9 +101,13 @@ class StatusBar(Static):
         clock: Callable[[], float],
         *,
         timeline: Callable[[], Text] | None = None,
+        billed: bool = False,
         id: str | None = None,
     ) -> None:
+        """`billed`: the engine charges for tokens, so a cost (or that there is no estimate)
+        belongs beside them."""
         super().__init__("", id=id, markup=False)
+        self.billed = billed
         self.clock = clock
         self.timeline = timeline
         self.mode = AudioMode("text")
@@ -163,7 +169,11 @@ class StatusBar(Static):
                     bar.append(f" {decibels} dB", style="dim")
                 parts.append(bar)
         if self.timeline is None:
-            parts.append(Text.assemble(("● ", TURN_STYLES.get(self.turn, "")), self.turn))
+            # With no microphone nobody is listening: it is simply the learner's turn to type.
+            turn = (
+                "your turn" if self.turn == "listening" and self.mode.mode == "text" else self.turn
+            )
+            parts.append(Text.assemble(("● ", TURN_STYLES.get(turn, "")), turn))
             parts.append(Text(self._mode_text()))
             now = self.clock() if self.ended is None else self.ended
             elapsed = 0.0 if self.started is None else now - self.started
@@ -174,8 +184,11 @@ class StatusBar(Static):
                     style="bold red" if late else "",
                 )
             )
-        cost = "no cost estimate" if self.cost is None else f"${self.cost:.4f}"
-        parts.append(Text(f"{self.tokens:,} tokens · {cost}"))
+        if not self.billed:
+            parts.append(Text(f"{self.tokens:,} tokens"))
+        else:
+            cost = "no cost estimate" if self.cost is None else f"${self.cost:.4f}"
+            parts.append(Text(f"{self.tokens:,} tokens · {cost}"))
         separator = Text(" │ ")
         separator.stylize("dim")
         return separator.join(parts)

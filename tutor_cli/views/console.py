@@ -6,8 +6,13 @@ Everything from the model, a tool or a scenario is printed as literal text: `ric
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import os
+import shlex
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never
 
 from rich.console import Console
@@ -20,6 +25,7 @@ from tutor_cli.lesson.updates import (
     ConnectionState,
     LearnerTranscript,
     LearnerTurn,
+    LessonProgress,
     MicLevel,
     Notice,
     ResponseState,
@@ -34,8 +40,12 @@ from tutor_cli.lesson.updates import (
     TutorTruncated,
     UnknownEvent,
     UsageUpdate,
+    goal_key,
 )
+from tutor_cli.realtime.pricing import engine_bills
 from tutor_cli.views.literal import literal as _t
+from tutor_cli.views.numbers import count
+from tutor_cli.views.results import quiz_text
 
 if TYPE_CHECKING:
     from tutor_cli.lesson.script import Report
@@ -53,6 +63,23 @@ def brief_arguments(arguments: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class PipedConsole(Console):
+    """A console whose reader may go away (`tutor call --headless | head`): it then falls
+    silent and tells `on_gone`, where rich would exit from inside whatever was printing (a
+    task of the call, which would leave a traceback and an open log behind)."""
+
+    on_gone: Callable[[], None] | None = None
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        if self.file is sys.stdout:
+            # The interpreter flushes stdout on its way out: let that find a reader too.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if self.on_gone is not None:
+            self.on_gone()
+
+
 class ConsoleView:
     """Prints a call for a terminal or a CI log."""
 
@@ -62,13 +89,19 @@ class ConsoleView:
         *,
         console: Console | None = None,
         quiz_answers: Callable[[], Awaitable[str | None]] | None = None,
+        echo_typed: bool = True,
     ) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        """`echo_typed`: print the learner's typed turns (not when the terminal has just shown
+        them, as at the `you>` prompt)."""
+        self.console = console or PipedConsole(highlight=False, soft_wrap=True)
         self.tutor_name = tutor_name
         self._open_item: str | None = None  # the tutor turn being streamed
         self._streamed: set[str] = set()  # tutor turns already (partly) printed
         self._quiz_answer = quiz_answers
+        self._echo_typed = echo_typed
         self.transcript: list[tuple[str, str]] = []  # (speaker, text) as printed
+        self._goals_met: set[str] = set()
+        self._complete = False
 
     # --- updates ------------------------------------------------------------------------------
 
@@ -82,7 +115,8 @@ class ConsoleView:
                 self._line(_t(f"  (interrupted after {update.audio_end_ms / 1000:.1f} s)", "dim"))
             case LearnerTurn():
                 if update.source == "typed" and update.text is not None:
-                    self._line(_t("You: ", "bold green"), _t(update.text))
+                    if self._echo_typed:
+                        self._line(_t("You: ", "bold green"), _t(update.text))
                     self.transcript.append(("learner", update.text))
             case LearnerTranscript():
                 self._learner_transcript(update)
@@ -104,6 +138,14 @@ class ConsoleView:
             case Notice():
                 style = {"warning": "yellow", "error": "bold red"}.get(update.level, "dim")
                 self._line(_t(update.text, style))
+            case AudioMode(mode="text", reason=str(reason)):
+                self._line(
+                    _t(f"text-only call: {reason} ('tutor doctor' says how to fix it)", "yellow")
+                )
+            case AudioMode():
+                pass
+            case LessonProgress():
+                self._lesson_progress(update)
             case (
                 SpeechStopped()
                 | ToolCallReady()
@@ -111,11 +153,20 @@ class ConsoleView:
                 | SessionReady()
                 | UnknownEvent()
                 | MicLevel()
-                | AudioMode()
             ):
                 pass  # the log has them; a printed lesson does not need them
             case _:
                 assert_never(update)
+
+    def _lesson_progress(self, update: LessonProgress) -> None:
+        """A goal is printed once, when it is met; the end of the lesson once."""
+        for goal in update.goals:
+            if goal.met and goal.text not in self._goals_met:
+                self._goals_met.add(goal.text)
+                self._line(_t("  ✓ goal met: ", "green"), _t(goal.text))
+        if update.complete and not self._complete:
+            self._complete = True
+            self._line(_t("  lesson complete", "green"))
 
     def _line(self, *parts: Text) -> None:
         self._close_stream()
@@ -164,65 +215,108 @@ class ConsoleView:
     # --- quiz -----------------------------------------------------------------------------------
 
     async def ask_quiz(self, quiz: Quiz) -> list[str]:
-        """Print the questions; answers come from the script or the learner's next lines."""
+        """Print the questions; answers come from the script or the learner's next lines. Each
+        is marked as the call screen marks it: ✓ with the answer as it is spelt (an accent
+        forgiven is shown), or ✗ with the answer expected."""
+        from tutor_cli.tools.quiz import LETTERS, check_answer, chosen, expected, picked_choice
+
         self._line(_t(quiz.title, "bold yellow"))
         answers = []
         for number, question in enumerate(quiz.questions, start=1):
             self._line(_t(f"  {number}. {question.prompt}", "yellow"))
             for letter, choice in zip("abcdefgh", question.choices, strict=False):
                 self._line(_t(f"     {letter}) {choice}"))
-            given = (await self._quiz_answer() if self._quiz_answer else None) or ""
-            self._line(_t("     answer: ", "dim"), _t(given or "(skipped)"))
+            raw = (await self._quiz_answer() if self._quiz_answer else None) or ""
+            given = chosen(question, raw)
+            if given and check_answer(question, given):
+                self._line(_t("     ✓ ", "bold green"), _t(expected(question)))
+            else:
+                picked = picked_choice(question, raw)
+                said = f"{LETTERS[question.choices.index(picked)]}) {picked}" if picked else given
+                self._line(
+                    _t("     ✗ ", "bold red"),
+                    _t(said or "(skipped)", "" if said else "dim"),
+                    _t(f"  expected: {expected(question)}", "dim"),
+                )
             answers.append(given)
         return answers
 
     # --- the end --------------------------------------------------------------------------------
 
-    def summary(self, summary: CallSummary) -> None:
+    def summary(self, summary: CallSummary, goals: Sequence[str] = ()) -> None:
         self._close_stream()
-        print_summary(self.console, summary)
+        print_summary(self.console, summary, goals)
 
 
-def summary_rows(summary: CallSummary) -> list[tuple[str, str]]:
-    """The end-of-call figures as (label, value) pairs, shared by every view."""
+def score_text(summary: CallSummary) -> str:
+    """The lesson's score, or why there is none: "85/100", "unfinished", "not graded"."""
+    grade = summary.grade
+    score = f"{grade.get('score', 0):g}/100" if grade else None
+    if summary.finished is False:
+        return f"unfinished (graded {score} when it ended)" if score else "unfinished"
+    return score or "not graded"
+
+
+def goal_marks(goals: Sequence[str], achieved: Sequence[str]) -> list[str]:
+    """Each of the lesson's goals marked met (✓) or not (✗) by a grade's `goals_achieved`; a
+    goal the grade names in its own words is listed as met too."""
+    met = {goal_key(goal) for goal in achieved}
+    known = {goal_key(goal) for goal in goals}
+    marks = [f"{'✓' if goal_key(goal) in met else '✗'} {goal}" for goal in goals]
+    return marks + [f"✓ {goal}" for goal in achieved if goal_key(goal) not in known]
+
+
+def replay_command(log: Path) -> str:
+    """The command that plays `log` back, quoted for a POSIX shell."""
+    return f"tutor replay {shlex.quote(str(log))}"
+
+
+def summary_rows(summary: CallSummary, goals: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The end-of-call figures as (label, value) pairs, shared by every view; `goals` are the
+    lesson's, each marked met or not when there is a grade."""
     minutes, seconds = divmod(int(summary.duration_s), 60)
+    turns = f"{count(summary.learner_turns)} yours, {count(summary.tutor_turns)} the tutor's"
     rows = [
         ("lesson", f"{summary.title} ({summary.scenario})"),
         ("engine", f"{summary.engine}, model {summary.model}"),
         ("duration", f"{minutes}:{seconds:02d}"),
-        ("turns", f"{summary.learner_turns} yours, {summary.tutor_turns} the tutor's"),
+        ("turns", turns),
+        ("score", score_text(summary)),
     ]
     grade = summary.grade
     if grade:
-        rows.append(("score", f"{grade.get('score', 0):g}/100"))
-        goals = grade.get("goals_achieved") or []
-        rows.append(("goals met", "; ".join(goals) if goals else "none yet"))
+        marks = goal_marks(goals, grade.get("goals_achieved") or [])
+        rows += [("goals" if i == 0 else "", mark) for i, mark in enumerate(marks)]
         for error in grade.get("errors") or []:
             rows.append(("correction", f"{error.get('said', '')} → {error.get('correction', '')}"))
         if grade.get("feedback"):
             rows.append(("feedback", str(grade["feedback"])))
         for step in grade.get("next_steps") or []:
             rows.append(("next", str(step)))
-    else:
-        rows.append(("score", "not graded"))
     if summary.quiz:
-        rows.append(
-            ("quiz", f"{summary.quiz.get('correct', 0)}/{summary.quiz.get('questions', 0)}")
-        )
+        rows.append(("quiz", quiz_text(summary.quiz)))
     usage = summary.usage
-    cost = "n/a" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
-    rows.append(("tokens", f"{usage.input_tokens} in, {usage.output_tokens} out, cost {cost}"))
+    tokens = f"{count(usage.input_tokens)} in, {count(usage.output_tokens)} out"
+    if summary.cost_usd is not None:
+        tokens += f", cost ${summary.cost_usd:.4f}"
+    elif engine_bills(summary.engine):
+        tokens += ", no cost estimate for this model"
+    rows.append(("tokens", tokens))
     if summary.log_path:
         rows.append(("log", str(summary.log_path)))
+        rows.append(("replay", replay_command(summary.log_path)))
     if summary.failure:
         rows.append(("failed", summary.failure))
     return rows
 
 
-def print_summary(console: Console, summary: CallSummary) -> None:
+def print_summary(console: Console, summary: CallSummary, goals: Sequence[str] = ()) -> None:
+    """What a call left behind, printed after it (headless, or once the call screen is gone):
+    score, goals, quiz, the log and how to replay it."""
+    rows = summary_rows(summary, goals)
     console.print(_t("── lesson summary ──", "bold"))
-    width = max(len(label) for label, _ in summary_rows(summary))
-    for label, value in summary_rows(summary):
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
         console.print(Text.assemble(_t(f"{label:>{width}}  ", "bold"), _t(value)))
 
 
@@ -236,6 +330,7 @@ def summary_json(summary: CallSummary) -> dict[str, Any]:
         "tutor_turns": summary.tutor_turns,
         "grade": summary.grade,
         "quiz": summary.quiz,
+        "finished": summary.finished,
         "usage": summary.usage.as_dict(),
         "cost_usd": summary.cost_usd,
         "log": str(summary.log_path) if summary.log_path else None,

@@ -35,6 +35,7 @@ from tutor_cli.replay.lesson import LessonInfo, ReplaySummary, clock_time, count
 from tutor_cli.tools.outcomes import output_error
 from tutor_cli.views.console import brief_arguments, summary_json, summary_rows
 from tutor_cli.views.literal import literal as _t
+from tutor_cli.views.numbers import count
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def replay_summary_rows(summary: ReplaySummary) -> list[tuple[str, str]]:
                 arguments = brief_arguments(tool.arguments)
                 rows.append(("tool", f"{stamp}{tool.name} {arguments}{failed}"))
     played = f", shown from {clock_time(summary.start_at)}" if summary.start_at else ""
-    rows.append(("events", f"{summary.events}{played}"))
+    rows.append(("events", f"{count(summary.events)}{played}"))
     if summary.wav_seconds is not None:
         rows.append(("audio", f"{summary.wav_seconds:.1f} s written"))
     return rows

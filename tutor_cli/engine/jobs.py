@@ -1,0 +1,37 @@
+"""What the engine's protocol asks of its responder, besides sending events: the jobs that take
+time (streaming a response, stopping one, recognising speech). The protocol decides; the
+responder carries its outputs out strictly in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tutor_cli.engine.client_events import Event
+from tutor_cli.engine.streaming import Response
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Job: stream this response."""
+
+    response: Response
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Job: stop this response; carry out nothing later until its `response.done` is out."""
+
+    response: Response
+
+
+@dataclass(frozen=True)
+class Transcribe:
+    """Job: recognise the learner's speech (24 kHz PCM16), then call `transcribed`."""
+
+    item_id: str
+    pcm: bytes
+    language: str
+
+
+Job = Respond | Cancel | Transcribe
+Output = Event | Job
