@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi
+from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi, until
 from tutor_cli.lesson.updates import AudioMode, MicLevel
 from tutor_cli.realtime.events import input_audio_append
 from tutor_cli.tui.app import CallApp
@@ -81,6 +81,33 @@ def test_the_cursor_stops_blinking_when_nobody_types(monkeypatch: pytest.MonkeyP
             assert say.cursor_blink  # 0.4 s since the first key, 0.2 s since the last
             await pilot.pause(0.4)
             assert not say.cursor_blink
+            await app.close_call()
+
+    asyncio.run(main())
+
+
+def running_timers(app: CallApp) -> list[str]:
+    """The timers that would wake the program: started, not paused, not finished."""
+    nodes = [app, app.screen, *app.screen.walk_children(with_self=False)]
+    return sorted(
+        f"{type(node).__name__}:{getattr(timer._callback, '__name__', timer.name)}"
+        for node in nodes
+        for timer in node._timers
+        if timer._task is not None and not timer._task.done() and timer._active.is_set()
+    )
+
+
+def test_a_call_nobody_touches_runs_only_its_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SayInput, "BLINK_TIMEOUT_S", 0.3)
+
+    async def main() -> None:
+        app = CallApp(taxi(), OFFLINE)
+        async with app.run_test(size=(120, 40)) as pilot:
+            status = app.call_screen.status
+            await until(pilot, lambda: status.tokens > 0, "the opening, to its usage")
+            await until(pilot, lambda: not app.call_screen.query_one(SayInput).cursor_blink, "")
+            await pilot.pause(0.5)  # the last draws asked for are done
+            assert running_timers(app) == ["CallScreen:_each_second"]
             await app.close_call()
 
     asyncio.run(main())
