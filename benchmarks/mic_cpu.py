@@ -6,7 +6,11 @@ the event log (mic audio left out, as by default), the websocket. The frames are
 the path takes them, so the figure is the path's own cost, not a real-time wait. The engine at
 the other end is a websocket sink in a child process that reads and drops every frame; its CPU
 is printed too (what the engine's side pays to receive them, decompression included when
-permessage-deflate is on). Both sides run `--runs` times; the medians are printed.
+permessage-deflate is on). Each run streams the minute twice, alternating: through the path as
+it is now (no permessage-deflate, the log counting each frame's bytes from its base64 length)
+and as it was before (the socket offering permessage-deflate, as websockets does by default,
+and the log decoding each frame to count them). Both sides run `--runs` times; the medians
+are printed.
 
 Then a whole lesson with a spoken turn from a WAV file (espeak-ng's voice, as the offline
 engine speaks), `tutor call a1_taxi_bogota --headless --mic-file turn.wav --speaker-file
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import os
 import statistics
 import subprocess
@@ -27,8 +33,9 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 from terminal import ROOT, child_env, cpu_seconds, tutor_command
 
@@ -94,6 +101,29 @@ class Quiet:
 
     async def ask_quiz(self, quiz: object) -> list[str]:
         return []
+
+
+@contextlib.contextmanager
+def as_before() -> Iterator[None]:
+    """The mic path as it was: the socket offering permessage-deflate (the websockets
+    default, which the sink accepts), and the event log decoding each frame's base64 to count
+    its bytes."""
+    import websockets.asyncio.client as client
+
+    from tutor_cli.storage import eventlog
+
+    connect, size = client.connect, eventlog.base64_size
+
+    def deflating(*args: Any, **kwargs: Any) -> Any:
+        return connect(*args, **{**kwargs, "compression": "deflate"})
+
+    client.connect = deflating
+    eventlog.base64_size = lambda text: len(base64.b64decode(text))
+    try:
+        yield
+    finally:
+        client.connect = connect
+        eventlog.base64_size = size
 
 
 async def one_run(port: int, frames: int) -> float:
@@ -164,23 +194,31 @@ def main() -> None:
     )
     assert sink.stdout is not None
     port = int(sink.stdout.readline())
-    client, server = [], []
+    paths = {"now": contextlib.nullcontext, "as before": as_before}
+    client: dict[str, list[float]] = {name: [] for name in paths}
+    server: dict[str, list[float]] = {name: [] for name in paths}
     try:
         with tempfile.TemporaryDirectory() as home:
             os.environ["TUTOR_HOME"] = home
             asyncio.run(one_run(port, 100))  # warm up: imports, caches, the sink's first socket
             for _ in range(args.runs):
-                before = cpu_seconds(sink.pid)
-                client.append(asyncio.run(one_run(port, frames)))
-                time.sleep(0.2)  # the sink reads what is still in flight
-                server.append(cpu_seconds(sink.pid) - before)
+                for name, path in paths.items():  # alternating, so noise hits both alike
+                    before = cpu_seconds(sink.pid)
+                    with path():
+                        client[name].append(asyncio.run(one_run(port, frames)))
+                    time.sleep(0.2)  # the sink reads what is still in flight
+                    server[name].append(cpu_seconds(sink.pid) - before)
     finally:
         sink.kill()
         sink.wait()
     per_minute = 1 / args.minutes
-    print(f"{frames} mic frames (20 ms of silence each) per run, {args.runs} runs, medians:")
-    print(f"  client: {statistics.median(client) * per_minute:.3f} CPU s per minute of mic audio")
-    print(f"  engine side (receive only): {statistics.median(server) * per_minute:.3f} CPU s")
+    print(f"{frames} mic frames (20 ms of silence each) per run, {args.runs} runs, medians,")
+    print("CPU s per minute of mic audio (as before: permessage-deflate, the log decoding):")
+    for name in paths:
+        print(
+            f"  {name:10s} client {statistics.median(client[name]) * per_minute:.3f}, "
+            f"engine side (receive only) {statistics.median(server[name]) * per_minute:.3f}"
+        )
     if args.no_lesson:
         return
     with tempfile.TemporaryDirectory() as folder:
