@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi, until
+from tutor_cli.lesson.tracker import LessonTracker
 from tutor_cli.lesson.updates import AudioMode, MicLevel
 from tutor_cli.realtime.events import input_audio_append
 from tutor_cli.tui.app import CallApp
 from tutor_cli.tui.event_pane import EventPane
+from tutor_cli.tui.lesson_panel import GoalsPanel, ObjectiveLine
 from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.status import StatusBar
 
@@ -108,6 +111,43 @@ def test_a_call_nobody_touches_runs_only_its_clock(monkeypatch: pytest.MonkeyPat
             await until(pilot, lambda: not app.call_screen.query_one(SayInput).cursor_blink, "")
             await pilot.pause(0.5)  # the last draws asked for are done
             assert running_timers(app) == ["CallScreen:_each_second"]
+            await app.close_call()
+
+    asyncio.run(main())
+
+
+def test_the_goals_and_the_objective_redraw_only_when_they_change() -> None:
+    async def main() -> None:
+        app = CallApp(taxi(), OFFLINE, autostart=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            drawn_by: list[str] = []
+            for widget in (
+                app.call_screen.query_one(GoalsPanel),
+                app.call_screen.query_one(ObjectiveLine),
+            ):
+                update = widget.update
+
+                def counting(
+                    *args: Any,
+                    _name: str = type(widget).__name__,
+                    _update: Any = update,
+                    **kwargs: Any,
+                ) -> None:
+                    drawn_by.append(_name)
+                    _update(*args, **kwargs)
+
+                widget.update = counting
+            tracker = LessonTracker(taxi())
+            app.show(tracker.progress())  # what is on screen already
+            app.show(tracker.progress())
+            assert drawn_by == []
+            progress = tracker.heard("Buenas tardes. Muy bien, gracias. ¿Y usted?")
+            assert progress is not None
+            app.show(progress)
+            app.show(progress)
+            assert sorted(drawn_by) == ["GoalsPanel", "ObjectiveLine"]
+            await pilot.pause()
+            assert "✓ Greet someone" in drawn(app.call_screen.query_one(GoalsPanel))
             await app.close_call()
 
     asyncio.run(main())
