@@ -1,14 +1,21 @@
-"""The call screen's transcript under a storm of tutor text deltas, against a naive widget.
+"""The call screen's transcript under a storm of tutor text deltas, against the ways people
+build one in Textual.
 
-Feeds 500 deltas a second for 10 s (a new tutor turn every 200 deltas, after a lesson's worth
-of earlier turns) into a headless Textual app (`App.run_test`) and measures the process's CPU
-seconds (`time.process_time`) over the feed. Compared in the same run with:
-- `naive`: a Static holding the whole transcript, re-rendered (`update`) on every delta;
-- `idle`: the same app doing nothing for as long, the floor both are measured against.
-The transcript under test buffers deltas, re-wraps only the turn being spoken every 40 ms,
-and draws only the visible lines.
+Feeds tutor text deltas at 50 and at 500 a second (`--rates`) for 10 s (a new tutor turn
+every 200 deltas, after a lesson's worth of earlier turns) into a headless Textual app
+(`App.run_test`) and measures the process's CPU seconds (`time.process_time`) over the feed.
+Compared in the same run with:
+- `Static per turn`: one `Static` mounted per turn, the streaming turn's updated on every
+  delta (what chat examples do);
+- `RichLog rewrite`: a `RichLog` cleared and every turn written again on every delta (a log
+  widget cannot change a line in place);
+- `naive`: one `Static` holding the whole transcript, re-rendered (`update`) on every delta;
+- `idle`: the same app doing nothing for as long, the floor all are measured against.
+The transcript under test buffers deltas, re-wraps only the turn being spoken 40 ms after the
+first delta of a burst, and draws only the visible lines. A widget that cannot keep up is
+stopped after three times the feed's length and its figure is per delta delivered.
 
-    uv run python benchmarks/transcript_render.py [--rate 500] [--seconds 10] [--history 300]
+    uv run python benchmarks/transcript_render.py [--rates 50,500] [--seconds 10] [--history 300]
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import RichLog, Static
 
 from tutor_cli.tui.transcript import Transcript
 
@@ -79,6 +87,75 @@ class NaiveTranscript(VerticalScroll):
         self._render_all()
 
 
+class StaticPerTurn(VerticalScroll):
+    """One Static per turn; the streaming turn's Static updated on every delta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: dict[str, tuple[Static, str]] = {}
+
+    def _turn(self, speaker: str, words: str) -> Text:
+        style = "bold cyan" if speaker == "Jairo" else "bold green"
+        return Text.assemble((f"{speaker}  ", style), words)
+
+    def add_delta(self, item_id: str, text: str) -> None:
+        if item_id not in self.open:
+            widget = Static(markup=False)
+            self.mount(widget)
+            self.open[item_id] = (widget, "")
+        widget, words = self.open[item_id]
+        words += text
+        self.open[item_id] = (widget, words)
+        widget.update(self._turn("Jairo", words))
+        self.scroll_end(animate=False)
+
+    def tutor_final(self, item_id: str, text: str) -> None:
+        widget = self.open.pop(item_id, (None, ""))[0]
+        if widget is None:
+            widget = Static(markup=False)
+            self.mount(widget)
+        widget.update(self._turn("Jairo", text))
+        self.scroll_end(animate=False)
+
+    def learner_typed(self, text: str) -> None:
+        self.mount(Static(self._turn("You", text), markup=False))
+        self.scroll_end(animate=False)
+
+
+class RichLogRewrite(RichLog):
+    """A RichLog cleared and written again, every turn, on every delta."""
+
+    def __init__(self) -> None:
+        super().__init__(wrap=True, markup=False, auto_scroll=True)
+        self.turns: list[tuple[str, str]] = []
+        self.open: dict[str, int] = {}
+
+    def _rewrite(self) -> None:
+        self.clear()
+        for speaker, words in self.turns:
+            style = "bold cyan" if speaker == "Jairo" else "bold green"
+            self.write(Text.assemble((f"{speaker}  ", style), words))
+
+    def add_delta(self, item_id: str, text: str) -> None:
+        if item_id not in self.open:
+            self.open[item_id] = len(self.turns)
+            self.turns.append(("Jairo", ""))
+        index = self.open[item_id]
+        self.turns[index] = ("Jairo", self.turns[index][1] + text)
+        self._rewrite()
+
+    def tutor_final(self, item_id: str, text: str) -> None:
+        if item_id in self.open:
+            self.turns[self.open.pop(item_id)] = ("Jairo", text)
+        else:
+            self.turns.append(("Jairo", text))
+        self._rewrite()
+
+    def learner_typed(self, text: str) -> None:
+        self.turns.append(("You", text))
+        self._rewrite()
+
+
 class Host(App[None]):
     def __init__(self, widget: Widget | None) -> None:
         super().__init__()
@@ -92,22 +169,47 @@ def turn_text(index: int, length: int) -> str:
     return " ".join(WORDS[(index + k) % len(WORDS)] for k in range(length))
 
 
-async def measure(widget: Widget | None, rate: int, seconds: float, history: int) -> float:
-    """CPU seconds spent while `rate` deltas a second are fed for `seconds`."""
+def preload(widget: Widget, turns: list[tuple[str, str]]) -> None:
+    """A lesson's worth of earlier turns, put in the way each widget takes a whole transcript
+    at once (replaying them delta by delta would cost some of them minutes)."""
+    if isinstance(widget, Transcript):
+        for index, (speaker, words) in enumerate(turns):
+            if speaker == "You":
+                widget.learner_typed(words)
+            else:
+                widget.tutor_final(f"old_{index}", words)
+    elif isinstance(widget, StaticPerTurn):
+        widget.mount_all(
+            Static(widget._turn(speaker, words), markup=False) for speaker, words in turns
+        )
+    elif isinstance(widget, RichLogRewrite | NaiveTranscript):
+        widget.turns = list(turns)
+        if isinstance(widget, RichLogRewrite):
+            widget._rewrite()
+        else:
+            widget._render_all()
+
+
+async def measure(
+    widget: Widget | None, rate: int, seconds: float, history: int
+) -> tuple[float, int, float]:
+    """CPU seconds spent while `rate` deltas a second are fed for `seconds` (at most three
+    times as long if the widget cannot keep up), the deltas delivered, and the wall time."""
     app = Host(widget)
     feed: Feedable | None = widget  # type: ignore[assignment]
     async with app.run_test(size=SIZE) as pilot:
-        if feed is not None:
-            for index in range(history):  # a lesson's worth of earlier turns
-                feed.learner_typed(turn_text(index, 6))
-                feed.tutor_final(f"old_{index}", turn_text(index, 30))
+        if widget is not None:
+            turns = []
+            for index in range(history):
+                turns += [("You", turn_text(index, 6)), ("Jairo", turn_text(index, 30))]
+            preload(widget, turns)
         await pilot.pause(0.5)
         total = int(rate * seconds)
         cpu, start = time.process_time(), time.perf_counter()
         sent, turn, text = 0, 0, ""
-        while sent < total:
+        while sent < total and time.perf_counter() - start < 3 * seconds:
             due = int((time.perf_counter() - start) * rate) + 1
-            while sent < min(due, total):
+            while sent < min(due, total) and time.perf_counter() - start < 3 * seconds:
                 item = f"item_{turn}"
                 delta = WORDS[sent % len(WORDS)] + " "
                 text += delta
@@ -123,34 +225,49 @@ async def measure(widget: Widget | None, rate: int, seconds: float, history: int
         await pilot.pause(0.1)  # let the last frame be drawn
         used = time.process_time() - cpu
         elapsed = time.perf_counter() - start
-    if elapsed > seconds * 1.2:
-        name = type(widget).__name__ if widget is not None else "idle app"
-        print(f"  ({name} fell behind: the feed took {elapsed:.1f} s for {seconds:g} s of deltas)")
-    return used
+    return used, sent, elapsed
+
+
+WIDGETS: dict[str, Callable[[], Widget | None]] = {
+    "idle app": lambda: None,
+    "Transcript (ours)": lambda: Transcript("Jairo", max_entries=5000),
+    "Static per turn": StaticPerTurn,
+    "RichLog rewrite": RichLogRewrite,
+    "naive (one Static)": NaiveTranscript,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=int, default=500, help="deltas a second")
+    parser.add_argument("--rates", default="50,500", help="deltas a second, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--history", type=int, default=300, help="earlier turns, each way")
     args = parser.parse_args()
-    total = int(args.rate * args.seconds)
     print(
-        f"{total} deltas at {args.rate}/s for {args.seconds:g} s, after {args.history} "
-        f"earlier turns each way, headless at {SIZE[0]}x{SIZE[1]}"
+        f"tutor text deltas for {args.seconds:g} s, after {args.history} earlier turns each "
+        f"way, headless at {SIZE[0]}x{SIZE[1]}: CPU s over the feed; CPU a delta above the idle "
+        "app's floor, and its ratio to ours"
     )
-    idle = asyncio.run(measure(None, args.rate, args.seconds, args.history))
-    print(f"idle app:            {idle:6.2f} CPU s")
-    ours = asyncio.run(
-        measure(Transcript("Jairo", max_entries=5000), args.rate, args.seconds, args.history)
-    )
-    print(f"Transcript:          {ours:6.2f} CPU s")
-    naive = asyncio.run(measure(NaiveTranscript(), args.rate, args.seconds, args.history))
-    print(f"naive (re-render):   {naive:6.2f} CPU s")
-    print(f"naive / Transcript:  {naive / ours:6.1f}x")
-    above_idle = (naive - idle) / max(ours - idle, 1e-3)
-    print(f"same, above idle:    {above_idle:6.1f}x")
+    for rate in (int(r) for r in args.rates.split(",")):
+        print(f"{rate} deltas a second:")
+        figures = {
+            name: asyncio.run(measure(make(), rate, args.seconds, args.history))
+            for name, make in WIDGETS.items()
+        }
+        idle, _, idle_s = figures["idle app"]
+        mine, mine_sent, mine_s = figures["Transcript (ours)"]
+        ours = (mine - idle * mine_s / idle_s) / mine_sent
+        for name, (used, sent, elapsed) in figures.items():
+            per_delta = (used - idle * elapsed / idle_s) / sent  # above the idle floor
+            ratio = (
+                ""
+                if name == "idle app"
+                else f", {per_delta * 1000:7.3f} ms a delta, x{per_delta / max(ours, 1e-9):.1f}"
+            )
+            behind = ""
+            if sent < int(rate * args.seconds) or elapsed > args.seconds * 1.2:
+                behind = f"  (fell behind: {sent} deltas in {elapsed:.1f} s)"
+            print(f"  {name:20s} {used:6.2f} CPU s{ratio}{behind}")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,24 @@ Measures, with device callbacks driven by a real-time clock thread (as PortAudio
 - capture-to-send latency: mic callback to websocket send, p50 and p99;
 - playback start latency: first audio delta received to first sample written to the device;
 - underruns in steady state;
-- CPU seconds per audio second of the playback path, against a reference player built the
-  simple way (a Python list of byte chunks popped in 50 ms blocks), fed the same deltas on the
-  same schedule in the same run.
+- CPU seconds per audio second of the playback path (pushing each delta, and the device
+  callback filling each block), fed the deltas the live call received on the schedule they
+  arrived, at equal block sizes (20, 40 and 50 ms), for our jitter buffer (with the echo
+  gate's level tracking on, as with a sound card) and for re-implementations, written for
+  this benchmark, of the players two public clients ship:
+  - `openai-python`: `AudioPlayerAsync` of openai-python's `examples/realtime/audio_util.py`
+    (commit 04448952, the example the SDK's realtime docs point to): a list of numpy chunks
+    under a lock, `pop(0)` and `np.concatenate` per chunk, the remainder put back with
+    `insert(0, ...)`, zeros concatenated to pad, `outdata[:] = data.reshape(-1, 1)`;
+  - `openai-agents`: `NoUIDemo._output_callback` of openai-agents-python's
+    `examples/realtime/cli/demo.py` (commit 46020b55): a `queue.Queue` of (samples, item id,
+    content index), `outdata.fill(0)`, slices copied in, and each slice reported to a
+    `RealtimePlaybackTracker` (`on_play_bytes`, which turns the slice's `tobytes()` into
+    milliseconds, as `agents.realtime.model` does).
+  Neither package's player is imported: openai-python's lives in its examples, not in the
+  package, and openai-agents is not a dependency here; both were re-implemented from the
+  files above as read in their public repositories. Every player gets the same preallocated
+  `outdata` array, as a sound card's callback would.
 
     uv run python benchmarks/voice_pipeline.py [--seconds 60]
 """
@@ -15,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import queue
 import statistics
 import threading
 import time
@@ -135,34 +152,140 @@ async def live(seconds: float) -> tuple[Voice, list[tuple[float, str, bytes]]]:
     return voice, buffer.arrivals[arrivals_before:]
 
 
-def reference_cpu(arrivals: list[tuple[float, str, bytes]]) -> tuple[float, float, int]:
-    """The simple player: list.append on arrival, pop and join 50 ms blocks on a clock."""
-    chunks: list[bytes] = []
-    pending = b""
-    underruns = 0
-    block = 50 * 48
+class OurPlayer:
+    """Our jitter buffer, as the sound-card speaker drives it."""
 
-    def tick() -> None:
-        nonlocal pending, underruns
-        while len(pending) < block and chunks:
-            pending += chunks.pop(0)
-        if len(pending) < block and chunks == [] and started[0]:
-            underruns += 1
-        out, pending = pending[:block], pending[block:]
-        np.frombuffer(out.ljust(block, b"\0"), dtype="<i2")
+    def __init__(self) -> None:
+        self.buffer = JitterBuffer(40, track_level=True)
 
-    started = [False]
-    cpu, audio = _replay(arrivals, lambda item, pcm: chunks.append(pcm), Clock(0.05, tick), started)
-    return cpu, audio, underruns
+    def push(self, item_id: str, pcm: bytes) -> None:
+        self.buffer.push(item_id, pcm)
+
+    def callback(self, outdata: np.ndarray, frames: int) -> None:
+        outdata[:, 0] = self.buffer.read(frames)
+
+    @property
+    def underruns(self) -> int:
+        return self.buffer.underruns
 
 
-def ours_cpu(arrivals: list[tuple[float, str, bytes]], block_ms: int) -> tuple[float, float, int]:
-    buffer = JitterBuffer(40)
-    started = [False]
+class OpenAIExamplePlayer:
+    """openai-python `examples/realtime/audio_util.py` `AudioPlayerAsync`, re-implemented."""
+
+    def __init__(self) -> None:
+        self.queue: list[np.ndarray] = []
+        self.lock = threading.Lock()
+        self.frame_count = 0
+        self.underruns = 0  # it does not count them
+
+    def push(self, item_id: str, pcm: bytes) -> None:  # add_data
+        with self.lock:
+            self.queue.append(np.frombuffer(pcm, dtype=np.int16))
+
+    def callback(self, outdata: np.ndarray, frames: int) -> None:
+        with self.lock:
+            data = np.empty(0, dtype=np.int16)
+            while len(data) < frames and len(self.queue) > 0:
+                item = self.queue.pop(0)
+                needed = frames - len(data)
+                data = np.concatenate((data, item[:needed]))
+                if len(item) > needed:
+                    self.queue.insert(0, item[needed:])
+            self.frame_count += len(data)
+            if len(data) < frames:
+                data = np.concatenate((data, np.zeros(frames - len(data), dtype=np.int16)))
+        outdata[:] = data.reshape(-1, 1)
+
+
+class PlaybackTracker:
+    """openai-agents `agents.realtime.model.RealtimePlaybackTracker`, re-implemented."""
+
+    def __init__(self) -> None:
+        self.current: tuple[str, int] | None = None
+        self.elapsed_ms: float | None = None
+
+    def on_play_bytes(self, item_id: str, content_index: int, data: bytes) -> None:
+        self.on_play_ms(item_id, content_index, (len(data) / 24 / 2) * 1000)
+
+    def on_play_ms(self, item_id: str, content_index: int, ms: float) -> None:
+        if self.current != (item_id, content_index):
+            self.current, self.elapsed_ms = (item_id, content_index), ms
+        else:
+            assert self.elapsed_ms is not None
+            self.elapsed_ms += ms
+
+
+class AgentsDemoPlayer:
+    """openai-agents `examples/realtime/cli/demo.py` output callback, re-implemented."""
+
+    def __init__(self) -> None:
+        self.output_queue: queue.Queue[tuple[np.ndarray, str, int]] = queue.Queue(maxsize=100)
+        self.interrupt_event = threading.Event()
+        self.current: tuple[np.ndarray, str, int] | None = None
+        self.position = 0
+        self.tracker = PlaybackTracker()
+        self.underruns = 0  # it does not count them
+
+    def push(self, item_id: str, pcm: bytes) -> None:  # the "audio" session event
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        try:
+            self.output_queue.put_nowait((samples, item_id, 0))
+        except queue.Full:
+            if self.output_queue.qsize() > 8:
+                with contextlib.suppress(queue.Empty):
+                    self.output_queue.get_nowait()
+                    self.output_queue.put_nowait((samples, item_id, 0))
+
+    def callback(self, outdata: np.ndarray, frames: int) -> None:
+        if self.interrupt_event.is_set():
+            while not self.output_queue.empty():
+                try:
+                    self.output_queue.get_nowait()
+                except queue.Empty:
+                    break
+            self.current, self.position = None, 0
+            self.interrupt_event.clear()
+            outdata.fill(0)
+            return
+        outdata.fill(0)
+        filled = 0
+        while filled < len(outdata):
+            if self.current is None:
+                try:
+                    self.current = self.output_queue.get_nowait()
+                    self.position = 0
+                except queue.Empty:
+                    break
+            samples, item_id, content_index = self.current
+            count = min(len(outdata) - filled, len(samples) - self.position)
+            if count > 0:
+                chunk = samples[self.position : self.position + count]
+                outdata[filled : filled + count, 0] = chunk
+                filled += count
+                self.position += count
+                with contextlib.suppress(Exception):
+                    self.tracker.on_play_bytes(item_id, content_index, chunk.tobytes())
+                if self.position >= len(samples):
+                    self.current, self.position = None, 0
+
+
+PLAYERS: dict[str, Any] = {
+    "jitter buffer (ours)": OurPlayer,
+    "openai-python example": OpenAIExamplePlayer,
+    "openai-agents demo": AgentsDemoPlayer,
+}
+
+
+def player_cpu(
+    make: Any, arrivals: list[tuple[float, str, bytes]], block_ms: int
+) -> tuple[float, float]:
+    """CPU seconds (pushes and device callbacks) per audio second, and underruns."""
+    player = make()
     frames = block_ms * 24
-    clock = Clock(block_ms / 1000, lambda: buffer.read(frames))
-    cpu, audio = _replay(arrivals, buffer.push, clock, started)
-    return cpu, audio, buffer.underruns
+    outdata = np.zeros((frames, 1), dtype=np.int16)
+    clock = Clock(block_ms / 1000, lambda: player.callback(outdata, frames))
+    cpu, audio = _replay(arrivals, player.push, clock, [False])
+    return cpu / audio, player.underruns
 
 
 def _replay(arrivals: list, push: Any, clock: Clock, started: list[bool]) -> tuple[float, float]:
@@ -208,18 +331,17 @@ def main() -> None:
         f"playback start: {start_ms:.1f} ms from the first delta to the first sample (target < 40)"
     )
     print(f"underruns in steady state: {voice.buffer.underruns} (target 0)")
-    print("playback CPU, same deltas on the same schedule (CPU of pushes and device reads):")
-    ref, ref_audio, ref_under = reference_cpu(arrivals)
-    for block_ms in (20, 50):
-        ours, ours_audio, ours_under = ours_cpu(arrivals, block_ms)
-        print(
-            f"  jitter buffer, {block_ms} ms reads:  {ours / ours_audio * 1000:.3f} ms CPU per"
-            f" audio second, {ours_under} underruns, ratio to reference {ours / ref:.2f}"
-        )
-    print(
-        f"  reference list, 50 ms pops:  {ref / ref_audio * 1000:.3f} ms CPU per audio second,"
-        f" {ref_under} underruns"
-    )
+    print("playback CPU, the same deltas on the same schedule (pushes and device callbacks),")
+    print("ms of CPU per second of audio; ratio to ours at the same block size:")
+    for block_ms in (20, 40, 50):
+        figures = {name: player_cpu(make, arrivals, block_ms) for name, make in PLAYERS.items()}
+        ours = figures["jitter buffer (ours)"][0]
+        for name, (cpu, underruns) in figures.items():
+            counted = f", {underruns} underruns" if name.endswith("(ours)") else ""
+            print(
+                f"  {block_ms} ms blocks  {name:22s} {cpu * 1000:6.3f} ms/s, "
+                f"ratio {cpu / ours:4.2f}{counted}"
+            )
 
 
 if __name__ == "__main__":

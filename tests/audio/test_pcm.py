@@ -11,7 +11,7 @@ import pytest
 from tests.cli_runner import tutor
 from tutor_cli.audio.echo import EchoGate
 from tutor_cli.audio.mic import read_wav
-from tutor_cli.audio.pcm import FRAME_SAMPLES, FrameLevel, ToProtocol
+from tutor_cli.audio.pcm import FRAME_SAMPLES, FrameLevel, ToProtocol, frame_rms
 from tutor_cli.errors import BadInput
 
 
@@ -65,17 +65,25 @@ def test_bad_wav_is_bad_input(tmp_path: Path) -> None:
 
 def test_levels_in_dbfs() -> None:
     level = FrameLevel()
-    assert level.add(np.zeros(480, dtype="<i2").tobytes()) == 0.0
+    silence = np.zeros(480, dtype="<i2").tobytes()
+    assert frame_rms(silence) == 0.0
+    level.add(silence)
+    assert level.frames == 1
     assert level.take() == (-100.0, -100.0) and level.frames == 0
+    assert level.take() == (-100.0, -100.0)  # nothing since: silence, not an error
     full = np.full(480, 32767, dtype="<i2")
     tenth = (full // 10).astype("<i2")
-    assert level.add(tenth.tobytes()) == pytest.approx(0.1, abs=1e-3)
+    assert frame_rms(tenth.tobytes()) == pytest.approx(0.1, abs=1e-3)
+    level.add(tenth.tobytes())
     rms, _peak = level.take()
     assert abs(rms + 20) < 0.1  # a tenth of full scale is -20 dBFS
     level.add(tenth.tobytes())
     level.add(full.tobytes())  # the loudest frame of the run is what the meter shows
     rms, peak = level.take()
     assert abs(rms) < 0.01 and abs(peak) < 0.01
+    level.add(tenth.tobytes()[:480])  # frames of different sizes are measured one by one
+    level.add(full.tobytes())
+    assert level.take() == (rms, peak)
 
 
 def test_echo_gate_decisions() -> None:

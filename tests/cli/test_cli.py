@@ -107,6 +107,23 @@ def test_list_does_not_import_slow_modules() -> None:
     assert "HEAVY []" in result.stdout, result.stdout[-500:]
 
 
+def test_a_text_only_call_does_not_load_the_audio_stack() -> None:
+    """numpy, the resampler, the turn detector, espeak and PortAudio wait for audio: a
+    text-only lesson, the offline engine in the same process, never loads them; nor `regex`,
+    which only patterns with lookaround need (the taxi lesson has none)."""
+    code = (
+        "import sys; from tutor_cli.cli import main;"
+        "code = main(['call', 'a1_taxi_bogota', '--headless', '--text-only',"
+        " '--say', 'Buenas tardes.']);"
+        "heavy = [m for m in ('numpy', 'soxr', 'webrtcvad', 'espeakng_loader', 'sounddevice',"
+        " 'textual', 'regex') if m in sys.modules]; print('EXIT', code, 'HEAVY', heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert "EXIT 0 HEAVY []" in result.stdout, (result.stdout[-500:], result.stderr[-500:])
+
+
 @pytest.mark.parametrize(
     ("args", "start"),
     [

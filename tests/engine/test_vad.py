@@ -11,7 +11,8 @@ import pytest
 import soxr
 import webrtcvad
 
-from tutor_cli.engine.vad import SpeechStarted, SpeechStopped, TurnDetector
+from tutor_cli.engine.turns import SpeechStarted, SpeechStopped
+from tutor_cli.engine.vad import TurnDetector
 
 RATE = 24000
 THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0)

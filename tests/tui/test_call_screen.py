@@ -15,9 +15,9 @@ from tutor_cli.call.settings import CallSettings
 from tutor_cli.storage.store import ProgressStore
 from tutor_cli.tools.quiz import LETTERS
 from tutor_cli.tui.app import CallApp
-from tutor_cli.tui.call_screen import SayInput
 from tutor_cli.tui.event_pane import EventPane
 from tutor_cli.tui.quiz import QuizScreen
+from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
 from tutor_cli.tui.status import StatusBar
 from tutor_cli.tui.transcript import Transcript

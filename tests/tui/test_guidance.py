@@ -8,8 +8,8 @@ import asyncio
 from tests.tui.helpers import OFFLINE, drawn, taxi, until
 from tutor_cli.lesson.updates import AudioMode, Goal, LessonProgress
 from tutor_cli.tui.app import CallApp
-from tutor_cli.tui.call_screen import SayInput
 from tutor_cli.tui.lesson_panel import GoalsPanel, ObjectiveLine
+from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.status import StatusBar
 from tutor_cli.tui.transcript import Transcript
 

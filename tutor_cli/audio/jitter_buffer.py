@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,10 @@ class JitterBuffer:
         self.playback_rms = 0.0  # of the last block read, for the echo gate
         self.first_push_at: float | None = None
         self.first_sound_at: float | None = None
+        self._silent_blocks: dict[int, np.ndarray] = {}
+        # Called on the pushing thread before audio is queued (a clocked reader that sleeps
+        # while the buffer is quiet catches up with the silence first).
+        self.before_push: Callable[[], None] | None = None
 
     # --- the event loop's side ----------------------------------------------------------------
 
@@ -62,6 +67,8 @@ class JitterBuffer:
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2")
         if samples.size == 0:
             return
+        if self.before_push is not None:
+            self.before_push()
         with self._lock:
             if self.first_push_at is None:
                 self.first_push_at = time.perf_counter()
@@ -96,6 +103,17 @@ class JitterBuffer:
             heard = self.played.get(item, 0) + tail.size if item else 0
         return Interruption(item, heard / SAMPLES_PER_MS)
 
+    def _quiet(self) -> bool:
+        """Nothing queued, playing or fading (lock held): the usual state between replies,
+        where every read is silence until audio is pushed."""
+        return not (self._playing or self._fade or self._queued)
+
+    @property
+    def quiet(self) -> bool:
+        """Every read gives silence until the next `push`."""
+        with self._lock:
+            return self._quiet()
+
     @property
     def idle(self) -> bool:
         """Nothing left to play."""
@@ -125,10 +143,14 @@ class JitterBuffer:
         """The next `frames` samples for the device; silence where there is nothing to play."""
         with self._lock:
             fast = self._fast_read(frames)
+            quiet = fast is None and self._quiet()
         if fast is not None:
             if self.track_level:
                 self.playback_rms = rms(fast)
             return fast
+        if quiet:
+            self.playback_rms = 0.0
+            return self._silence(frames)
         out = np.zeros(frames, dtype=np.int16)
         with self._lock:
             filled = 0
@@ -165,6 +187,15 @@ class JitterBuffer:
         if self.track_level:
             self.playback_rms = rms(out[:filled]) if filled else 0.0
         return out
+
+    def _silence(self, frames: int) -> np.ndarray:
+        """`frames` samples of silence, read-only, made once per block size."""
+        block = self._silent_blocks.get(frames)
+        if block is None:
+            block = np.zeros(frames, dtype=np.int16)
+            block.flags.writeable = False
+            self._silent_blocks[frames] = block
+        return block
 
     def _fast_read(self, frames: int) -> np.ndarray | None:
         """The common case, cheaply: playing, and the current chunk holds the whole block.

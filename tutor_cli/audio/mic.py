@@ -8,6 +8,7 @@ bounded queue drops the oldest frames if the loop falls behind, and counts them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import wave
 from collections import deque
@@ -97,7 +98,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 class WavMic:
     """A WAV file as the microphone: streamed in real time (so turn-taking behaves as with a
-    person) or as fast as it can be sent; after the file, silence, as a quiet room would give."""
+    person) or as fast as it can be sent; after the file, silence, as a quiet room would give,
+    in real time whatever the speed (the server's turn detection waits for silence by the
+    clock, and silence sent faster only floods the socket, the log and the engine)."""
 
     def __init__(self, path: Path, realtime: bool = True) -> None:
         samples, rate = read_wav(path)
@@ -110,23 +113,24 @@ class WavMic:
         return None
 
     async def frames(self) -> AsyncIterator[Frame]:
-        silence = bytes(FRAME_SAMPLES * 2)
         started = time.monotonic()
-        sent = 0
-        while True:
-            if sent < len(self.frames_data):
-                frame = self.frames_data[sent]
-            else:
-                self.finished.set()
-                frame = silence
+        for sent, frame in enumerate(self.frames_data):
             if self.realtime:
-                wait = started + sent * FRAME_MS / 1000 - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                await _until(started + sent * FRAME_MS / 1000)
             else:
                 await asyncio.sleep(0)
-            sent += 1
             yield frame, time.perf_counter()
+        self.finished.set()
+        silence = bytes(FRAME_SAMPLES * 2)
+        # From the end of the file (in real time, where its last frame was due), a frame per
+        # 20 ms of the clock.
+        if self.realtime:
+            started += len(self.frames_data) * FRAME_MS / 1000
+        else:
+            started = time.monotonic()
+        for sent in itertools.count():
+            await _until(started + sent * FRAME_MS / 1000)
+            yield silence, time.perf_counter()
 
     async def stop(self) -> None:
         return None
@@ -149,3 +153,10 @@ class NoMic:
 
     async def stop(self) -> None:
         return None
+
+
+async def _until(moment: float) -> None:
+    """Sleep until `moment` (monotonic clock); at once if it has passed."""
+    wait = moment - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)

@@ -20,27 +20,40 @@ def _db(value: float) -> float:
 
 class FrameLevel:
     """The loudest level over a run of mic frames, for a meter that redraws a few times a
-    second; `add` also gives each frame's linear RMS, which the echo gate needs."""
+    second. Frames are only collected as they come (50 a second) and measured together when
+    the meter asks: one pass over the run instead of one per frame."""
 
     def __init__(self) -> None:
-        self.frames = 0
-        self._rms = 0.0
-        self._peak = 0.0
+        self._frames: list[bytes] = []
 
-    def add(self, frame: bytes) -> float:
-        """Take one frame of PCM16; returns its linear RMS (0-1)."""
-        samples = np.frombuffer(frame, dtype="<i2")
-        frame_rms = rms(samples)
-        peak = float(np.max(np.abs(samples.astype(np.int32)))) / 32768.0 if samples.size else 0.0
-        self._rms, self._peak = max(self._rms, frame_rms), max(self._peak, peak)
-        self.frames += 1
-        return frame_rms
+    @property
+    def frames(self) -> int:
+        """Frames collected since the last `take`."""
+        return len(self._frames)
+
+    def add(self, frame: bytes) -> None:
+        """Collect one frame of PCM16."""
+        self._frames.append(frame)
 
     def take(self) -> tuple[float, float]:
-        """The loudest RMS and peak (dBFS) since the last `take`; starts a new run."""
-        level = (_db(self._rms), _db(self._peak))
-        self.frames, self._rms, self._peak = 0, 0.0, 0.0
-        return level
+        """The loudest frame's RMS and the peak (dBFS) since the last `take`; starts a new
+        run."""
+        frames, self._frames = self._frames, []
+        samples = np.frombuffer(b"".join(frames), dtype="<i2")
+        if not samples.size:
+            return SILENCE_DBFS, SILENCE_DBFS
+        if len({len(frame) for frame in frames}) == 1 and samples.size % len(frames) == 0:
+            rows = samples.reshape(len(frames), -1).astype(np.float32)
+            loudest = math.sqrt(float(np.einsum("ij,ij->i", rows, rows).max()) / rows.shape[1])
+        else:  # frames of different sizes: one at a time
+            loudest = max(rms(np.frombuffer(frame, dtype="<i2")) for frame in frames) * 32768.0
+        peak = max(int(samples.max()), -int(samples.min()))
+        return _db(loudest / 32768.0), _db(peak / 32768.0)
+
+
+def frame_rms(frame: bytes) -> float:
+    """Linear RMS (0-1) of one frame of PCM16."""
+    return rms(np.frombuffer(frame, dtype="<i2"))
 
 
 def rms(samples: np.ndarray) -> float:

@@ -14,6 +14,8 @@ from tutor_cli.audio.jitter_buffer import JitterBuffer
 from tutor_cli.audio.pcm import FRAME_SAMPLES
 from tutor_cli.realtime.events import RATE
 
+BLOCK_S = FRAME_SAMPLES / RATE
+
 
 class SoundCardSpeaker:
     """A PortAudio output stream whose callback reads the jitter buffer."""
@@ -40,10 +42,16 @@ class WavSpeaker:
     """Writes exactly what a sound card would have played, silence included, to a WAV file.
 
     A clock task reads one 20 ms block per 20 ms of wall time (catching up after a late wake),
-    so the file's timeline is the call's timeline. With no `path` nothing is written, but the
-    tutor's voice is still played out on that clock (a mic file with no speaker), so replies
-    end and interruptions are measured as with a sound card.
+    so the file's timeline is the call's timeline. While the buffer is quiet (between replies)
+    every block is silence until audio is pushed, so the clock sleeps up to `QUIET_S` at a
+    time; a push first writes the silence due so far and wakes it. Blocks reach the file every
+    `WRITE_BLOCKS` (and at the end), each write leaving a complete WAV header. With no `path`
+    nothing is written, but the tutor's voice is still played out on that clock (a mic file
+    with no speaker), so replies end and interruptions are measured as with a sound card.
     """
+
+    WRITE_BLOCKS = 25  # half a second: one write and header update instead of twenty-five
+    QUIET_S = 0.5
 
     def __init__(self, buffer: JitterBuffer, path: Path | None) -> None:
         self.buffer = buffer
@@ -51,6 +59,9 @@ class WavSpeaker:
         self._task: asyncio.Task[None] | None = None
         self._wav: wave.Wave_write | None = None
         self._file: Any = None
+        self._unwritten = bytearray()
+        self._started = 0.0
+        self._wake: asyncio.Future[None] | None = None  # the clock's sleep, while it sleeps
         self.blocks = 0
 
     async def start(self) -> None:
@@ -72,26 +83,57 @@ class WavSpeaker:
         self._task = asyncio.create_task(self._clock())
 
     async def _clock(self) -> None:
-        started = time.monotonic()
-        block_s = FRAME_SAMPLES / RATE
+        loop = asyncio.get_running_loop()
+        self._started = time.monotonic()
+        self.buffer.before_push = self._catch_up
         while True:
-            due = int((time.monotonic() - started) / block_s) + 1
-            while self.blocks < due:
-                block = self.buffer.read(FRAME_SAMPLES)
-                if self._wav is not None:
-                    self._wav.writeframes(block.tobytes())
-                self.blocks += 1
-            await asyncio.sleep(started + self.blocks * block_s - time.monotonic())
+            self._catch_up()
+            delay = self._started + self.blocks * BLOCK_S - time.monotonic()
+            if self.buffer.quiet:
+                delay = max(delay, self.QUIET_S)
+            self._wake = wake = loop.create_future()
+            timer = loop.call_later(delay, _done, wake)
+            try:
+                await wake
+            finally:
+                timer.cancel()
+                self._wake = None
+
+    def _catch_up(self) -> None:
+        """Read every block due by now; wake the clock if it sleeps (audio is coming)."""
+        due = int((time.monotonic() - self._started) / BLOCK_S) + 1
+        while self.blocks < due:
+            block = self.buffer.read(FRAME_SAMPLES)
+            self.blocks += 1
+            if self._wav is None:
+                continue  # played out to nobody
+            self._unwritten += block.data
+            if self.blocks % self.WRITE_BLOCKS == 0:
+                self._write()
+        if self._wake is not None:
+            _done(self._wake)
+
+    def _write(self) -> None:
+        assert self._wav is not None
+        self._wav.writeframes(self._unwritten)
+        self._unwritten.clear()
 
     async def stop(self) -> None:
         if self._task is not None:
+            self.buffer.before_push = None
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._wav is not None:
+            self._write()
             self._wav.close()
             self._file.close()
             self._wav = None
+
+
+def _done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class ReplaySpeaker:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, assert_never
 
-from tutor_cli.audio.voice import Voice
 from tutor_cli.call.ending import ask_for_the_grade
 from tutor_cli.call.link import EngineLink
 from tutor_cli.call.microphone import Microphone
@@ -74,6 +73,7 @@ from tutor_cli.tools.outcomes import GradeRecorded, ToolOutcome
 from tutor_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
+    from tutor_cli.audio.voice import Voice
     from tutor_cli.engine.server import OfflineEngine
     from tutor_cli.storage.store import ProgressStore
 
@@ -149,7 +149,7 @@ class Call:
 
     def _frame(self, direction: str, event: dict[str, Any] | str) -> None:
         if self.frame_listener is not None:
-            self.frame_listener(direction, self.redact.value(event))
+            self.frame_listener(direction, self.redact.frame(direction, event))
 
     def _show(self, update: CallUpdate) -> None:
         """Views never see a secret, even one a server echoes back."""

@@ -13,12 +13,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from tutor_cli.audio.devices import AudioUnavailable
 from tutor_cli.audio.settings import VoiceSettings
-from tutor_cli.audio.voice import Voice
 from tutor_cli.lesson.updates import AudioMode, CallUpdate, MicLevel, Notice
 from tutor_cli.realtime.conversation import Conversation
+
+if TYPE_CHECKING:
+    from tutor_cli.audio.voice import Voice
 
 MIC_LEVEL_FRAMES = 10  # the meter gets the loudest of this many 20 ms frames
 
@@ -50,6 +53,10 @@ class Microphone:
 
     async def open(self) -> None:
         """Open the devices; without them the call goes on as text, and says why."""
+        # numpy and the sound stack load here, when a call has a voice: a text call never
+        # pays for them.
+        from tutor_cli.audio.voice import Voice
+
         try:
             if self.voice is None:
                 self.voice = await Voice.open(self.settings)
@@ -103,18 +110,21 @@ class Microphone:
             await self.voice.close()
 
     async def _stream(self, voice: Voice) -> None:
-        from tutor_cli.audio.pcm import FrameLevel
+        from tutor_cli.audio.pcm import FrameLevel, frame_rms
 
         level = FrameLevel()
+        gate = voice.gate
         async for frame, captured_at in voice.mic.frames():
-            frame_rms = level.add(frame)
+            level.add(frame)
             if level.frames >= MIC_LEVEL_FRAMES:
                 self._show(MicLevel(*level.take()))
             if self.mode.muted or not self._connected():
                 continue
             if self.mode.mode == "push_to_talk" and not self.talking:
                 continue
-            if not voice.gate.allow(frame_rms, voice.buffer.playback_rms):
+            # Each frame's level only when the gate can use it (a loudspeaker that plays).
+            loudness = frame_rms(frame) if gate.enabled else 0.0
+            if not gate.allow(loudness, voice.buffer.playback_rms):
                 continue
             self.conversation.append_audio(frame)
             await self._send()

@@ -66,7 +66,7 @@ def show(
     """Show a scenario: persona, goals, steps and vocabulary."""
     scenario = load_by_id(scenario_id, scenarios or [])
     if as_json:
-        print(json.dumps(scenario.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        print(json.dumps(scenario.as_json(), ensure_ascii=False, indent=2))
         return
     from rich.console import Console
 

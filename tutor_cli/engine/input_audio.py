@@ -14,11 +14,14 @@ milliseconds from it.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor_cli.engine.settings import DetectorParameters, detector_parameters
-from tutor_cli.engine.vad import SpeechStarted, TurnDetector, TurnEvent
+from tutor_cli.engine.turns import SpeechStarted, TurnEvent
 from tutor_cli.realtime.events import BYTES_PER_MS
+
+if TYPE_CHECKING:
+    from tutor_cli.engine.vad import TurnDetector
 
 # Five minutes (14.4 MB): longer than any one learner turn, spoken or pushed-to-talk.
 MAX_BUFFER_MS = 5 * 60 * 1000
@@ -51,6 +54,10 @@ class InputAudio:
             return None
         parameters = detector_parameters(turn_detection)
         if parameters != self._parameters:
+            # Loaded with the first audio (numpy, soxr, webrtcvad): a text-only session, the
+            # usual scripted lesson, never pays for them.
+            from tutor_cli.engine.vad import TurnDetector
+
             start_ms = self._end // BYTES_PER_MS
             self._detector = TurnDetector(*parameters, start_ms=start_ms)
             self._parameters = parameters

@@ -49,8 +49,8 @@ from tutor_cli.engine.settings import (
     merge_session,
 )
 from tutor_cli.engine.streaming import CancelReason, Response, ResponseStreaming
+from tutor_cli.engine.turns import SpeechStarted, SpeechStopped, TurnEvent
 from tutor_cli.engine.tutor import Cue, ScriptedTutor
-from tutor_cli.engine.vad import SpeechStarted, SpeechStopped, TurnEvent
 from tutor_cli.lesson.scenario import Scenario
 from tutor_cli.realtime.events import BYTES_PER_MS
 

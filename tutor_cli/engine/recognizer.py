@@ -11,9 +11,6 @@ import functools
 import threading
 from typing import Any
 
-import numpy as np
-import soxr
-
 from tutor_cli.realtime.events import RATE
 
 _lock = threading.Lock()  # one decoder, used by one utterance at a time
@@ -38,6 +35,11 @@ def transcribe(pcm24k: bytes) -> str:
     decoder = _decoder()
     if decoder is None:
         raise RuntimeError("pocketsphinx is not installed (install the 'english' extra)")
+    # Here, not at the top: the engine imports this module, and a text-only session must not
+    # load numpy for speech it never hears.
+    import numpy as np
+    import soxr
+
     samples = np.frombuffer(pcm24k[: len(pcm24k) // 2 * 2], dtype="<i2")
     audio = soxr.resample(samples, RATE, 16000).astype("<i2").tobytes()
     with _lock:

@@ -24,7 +24,6 @@ from tutor_cli.engine.jobs import Cancel, Output, Respond, Transcribe
 from tutor_cli.engine.protocol import EngineProtocol
 from tutor_cli.engine.recognizer import can_transcribe, transcribe
 from tutor_cli.engine.streaming import Message, Response
-from tutor_cli.engine.tts import Synthesizer
 from tutor_cli.engine.tutor import CallTool, Say
 from tutor_cli.realtime.events import BYTES_PER_MS
 
@@ -42,6 +41,9 @@ def espeak_speech(text: str, language: str, speed: float) -> AsyncGenerator[byte
     """The engine's voice, off the event loop: espeak speaks in a thread of its own, taking
     turns with the other sessions' voices piece by piece, and each chunk reaches the loop as
     it is made."""
+    # espeak and numpy load with the first spoken reply: a text-only session never needs them.
+    from tutor_cli.engine.tts import Synthesizer
+
     return Synthesizer().stream(text, language, speed)
 
 

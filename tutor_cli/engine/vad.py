@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import soxr
 import webrtcvad
 
+from tutor_cli.engine.turns import SpeechStarted, SpeechStopped, TurnEvent
 from tutor_cli.realtime.events import RATE
 
 _VAD_RATE = 16000
@@ -44,30 +44,6 @@ _ONSET_WINDOW = 8  # frames (160 ms) over which the onset count is taken
 _WARMUP_FRAMES = 10
 # soxr's medium-quality filter delays its output by ~12 ms; rounded up generously.
 _RESAMPLER_DELAY_MS = 40
-
-
-@dataclass(frozen=True)
-class SpeechStarted:
-    """The learner started speaking.
-
-    `audio_start_ms` is the onset moved back by `prefix_padding_ms` (as the SDK documents), never
-    before the detector started listening nor before the point where the previous turn was
-    closed (audio before that belongs to the previous item).
-    """
-
-    audio_start_ms: int
-
-
-@dataclass(frozen=True)
-class SpeechStopped:
-    """The learner stopped: `audio_end_ms` is where the silence that ended the turn was complete,
-    so it includes `silence_duration_ms`, as the SDK documents (the audio the item holds ends
-    there)."""
-
-    audio_end_ms: int
-
-
-TurnEvent = SpeechStarted | SpeechStopped
 
 
 class TurnDetector:

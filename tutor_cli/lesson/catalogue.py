@@ -1,8 +1,8 @@
 """The scenario catalogue: which scenarios exist, where their files are, and a summary of each.
 
 This module is on the start-up path of `tutor list`, so it reads JSON with the standard
-library only; the full validation (pydantic) lives in `scenarios.py` and runs when a scenario
-is used (`tutor show`, `tutor call`).
+library only; the full validation (pydantic) lives in `scenario_schema.py` and runs when a
+scenario is used (`tutor show`, `tutor call`), once per file content (see `scenario.py`).
 """
 
 from __future__ import annotations
@@ -96,7 +96,10 @@ def _warn_once(path: Path, why: str) -> None:
         warn(f"{path}: skipped: {why}")
 
 
-def _read_text(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
+    """A scenario file's bytes: a regular file of at most `MAX_SCENARIO_BYTES` only (a FIFO
+    would block, a device such as /dev/zero would never end); a problem is one line naming
+    the file."""
     try:
         # Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer;
         # what was opened is then checked, so the check and the read see the same file.
@@ -122,19 +125,21 @@ def _read_text(path: Path) -> str:
         os.close(fd)
     if len(data) > MAX_SCENARIO_BYTES:
         raise BadInput(f"{path}: {limit}")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text") from None
+    return data
 
 
 def read_json(path: Path) -> object:
-    """Parse a JSON file; a problem becomes one line naming the file.
+    """Parse a JSON file (read as `read_bytes` does); a problem becomes one line naming the
+    file."""
+    return read_json_text(path, read_bytes(path))
 
-    Only a regular file of at most `MAX_SCENARIO_BYTES` is read: a FIFO would block, a device
-    such as /dev/zero would never end.
-    """
-    text = _read_text(path)
+
+def read_json_text(path: Path, raw: bytes) -> object:
+    """Parse the bytes of the JSON file `path`; a problem becomes one line naming the file."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -23,7 +23,6 @@ import logging
 from collections.abc import Callable
 
 import re2
-import regex
 
 from tutor_cli.lesson.folding import fold
 
@@ -71,6 +70,10 @@ def _compiled(pattern: str) -> tuple[Search, bool]:
 
 def _bounded(pattern: str) -> Search:
     """A pattern with lookaround or a backreference: searched with a time limit."""
+    # Imported for the few patterns that need it: most lessons never do, and it takes longer
+    # to load than RE2.
+    import regex
+
     try:
         compiled = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
     except regex.error as exc:

@@ -1,21 +1,31 @@
-"""The scenario model: a role-play lesson, validated field by field.
+"""The scenario: a role-play lesson, as the program uses it.
 
 A scenario file is JSON. Its learner-facing text (opening, tutor lines, hints, model
 answers, vocabulary) is written in the target language; goals and objectives are written in
 the learner's language so the tutor can report on them.
+
+The types here are plain frozen dataclasses. The schema that checks a file field by field is
+`scenario_schema` (pydantic), and it runs once per file content: the checked data (defaults
+filled in) is kept in `$TUTOR_HOME/cache/scenarios/` (written as the process exits), named
+after a digest of the file and of the schema's own source, so a later call builds its
+scenario straight from it, without importing pydantic. A changed file, or a changed schema,
+is checked again.
 """
 
 from __future__ import annotations
 
-import re
+import atexit
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import Any, Literal, Self
 
 from tutor_cli.errors import BadInput
-from tutor_cli.lesson.catalogue import SCENARIO_ID, read_json
-from tutor_cli.lesson.patterns import check_pattern
+from tutor_cli.lesson.catalogue import read_bytes, read_json_text
 
 Level = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
 Voice = Literal[
@@ -25,153 +35,101 @@ ToolName = Literal["grade_lesson", "trigger_quiz"]
 CorrectionStyle = Literal["immediate", "gentle", "end_of_session"]
 ALL_TOOLS: tuple[ToolName, ...] = ("grade_lesson", "trigger_quiz")
 
-# BCP-47 as people write it for a spoken language: `es`, `es-CO`, `pt-BR`, `zh-Hans-CN`.
-LANGUAGE_TAG = r"[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?"
-SimpleId = Annotated[str, Field(pattern=f"^{SCENARIO_ID.pattern}$")]
-Text = Annotated[str, Field(min_length=1)]
+
+class _Frozen:
+    """What the scenario's parts share with the pydantic models they were before."""
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
+        """A copy with the fields in `update` changed (not checked again)."""
+        return type(self)(**{**vars(self), **(update or {})})
 
 
-class Strict(BaseModel):
-    """Unknown keys are errors: a misspelt field should not silently do nothing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Persona(Strict):
+@dataclass(frozen=True)
+class Persona(_Frozen):
     """Who the tutor plays."""
 
-    name: Text
-    role: Text
-    setting: Text
+    name: str
+    role: str
+    setting: str
     voice: Voice = "marin"
 
 
-Patterns = Annotated[list[Text], Field(default_factory=list)]
-
-
-def _compiled(patterns: list[str]) -> list[str]:
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-        check_pattern(pattern)
-    return patterns
-
-
-class Slot(Strict):
+@dataclass(frozen=True)
+class Slot(_Frozen):
     """What the learner chooses at a step (a destination, a country, a dish): the words the
-    tutor recognises, so a correction can keep the learner's choice."""
+    tutor recognises, so a correction can keep the learner's choice.
 
-    fills: Text = Field(description="The words of the model answer a choice replaces.")
-    words: dict[Text, Text] = Field(
-        min_length=1,
-        description="What a learner may say (any language, matched without accents) -> how it "
-        "is said in the lesson's language, as it goes into the model answer.",
-    )
+    `words`: what a learner may say -> how it is said in the lesson's language; `fills`: the
+    words of the model answer a choice replaces."""
+
+    fills: str
+    words: dict[str, str]
 
 
-class Step(Strict):
+@dataclass(frozen=True, kw_only=True)  # fields in the file's order, defaults or not
+class Step(_Frozen):
     """One stage of the role-play: what the tutor says, and what the learner must achieve.
 
     A turn meets the step when it matches at least one `accept` pattern (if there are any),
     every `require` pattern, and no `reject` pattern. Patterns are Python regular expressions
-    searched case-insensitively, in the turn as written and without accents."""
+    searched case-insensitively, in the turn as written and without accents. `goals`: the
+    numbers of the goals this step serves (1 is the first goal)."""
 
-    id: SimpleId
-    tutor: Text = Field(description="What the tutor says or does to open this step.")
-    objective: Text = Field(description="What the learner must achieve, in the learner's language.")
-    goals: list[Annotated[int, Field(ge=1)]] = Field(
-        min_length=1,
-        description="The numbers of the goals this step serves (1 is the first goal).",
-    )
-    accept: Patterns = Field(description="At least one of them must match.")
-    require: Patterns = Field(description="Each of them must match.")
-    reject: Patterns = Field(description="None of them may match.")
-    hint: Text
-    model_answer: Text
+    id: str
+    tutor: str
+    objective: str
+    goals: list[int]
+    accept: list[str] = field(default_factory=list)
+    require: list[str] = field(default_factory=list)
+    reject: list[str] = field(default_factory=list)
+    hint: str
+    model_answer: str
     slot: Slot | None = None
 
-    @field_validator("accept", "require", "reject")
     @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        return _compiled(patterns)
-
-    @model_validator(mode="after")
-    def _something_to_match(self) -> Step:
-        if not self.accept and not self.require:
-            raise ValueError("a step needs 'accept' or 'require' patterns")
-        if self.slot is not None and self.slot.fills not in self.model_answer:
-            raise ValueError(f"slot.fills {self.slot.fills!r} is not in the model answer")
-        return self
+    def from_data(cls, data: dict[str, Any]) -> Step:
+        """Build from checked data: no checks here."""
+        slot = data.get("slot")
+        return cls(**{**data, "slot": Slot(**slot) if slot else None})
 
 
-class VocabularyItem(Strict):
-    term: Text
-    meaning: Text
-    example: Text
+@dataclass(frozen=True)
+class VocabularyItem(_Frozen):
+    term: str
+    meaning: str
+    example: str
 
 
-class TurnDetection(Strict):
+@dataclass(frozen=True)
+class TurnDetection(_Frozen):
     """How the server decides the learner has finished speaking."""
 
     type: Literal["server_vad", "semantic_vad"] = "server_vad"
-    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    prefix_padding_ms: int | None = Field(default=None, ge=0, le=5000)
-    silence_duration_ms: int | None = Field(default=None, ge=100, le=10000)
+    threshold: float | None = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
     eagerness: Literal["low", "medium", "high", "auto"] | None = None
 
-    @model_validator(mode="after")
-    def _fields_fit_type(self) -> TurnDetection:
-        vad_only = ("threshold", "prefix_padding_ms", "silence_duration_ms")
-        if self.type == "semantic_vad" and any(getattr(self, f) is not None for f in vad_only):
-            raise ValueError("semantic_vad takes only 'eagerness'")
-        if self.type == "server_vad" and self.eagerness is not None:
-            raise ValueError("'eagerness' is for semantic_vad only")
-        return self
 
-
-class Scenario(Strict):
+@dataclass(frozen=True, kw_only=True)  # fields in the file's order, defaults or not
+class Scenario(_Frozen):
     """A role-play lesson."""
 
-    id: SimpleId
-    title: Text
+    id: str
+    title: str
     level: Level
-    language: Annotated[str, Field(pattern=f"^{LANGUAGE_TAG}$")]
-    learner_language: Annotated[str, Field(pattern=f"^{LANGUAGE_TAG}$")]
+    language: str
+    learner_language: str
     persona: Persona
-    goals: list[Text] = Field(min_length=1)
-    steps: list[Step] = Field(min_length=1)
-    vocabulary: list[VocabularyItem] = Field(default_factory=list)
+    goals: list[str]
+    steps: list[Step]
+    vocabulary: list[VocabularyItem] = field(default_factory=list)
     correction_style: CorrectionStyle = "gentle"
-    opening: Text
-    tools: list[ToolName] = Field(default_factory=lambda: list(ALL_TOOLS))
-    estimated_minutes: int = Field(ge=1, le=180)
+    opening: str
+    tools: list[ToolName] = field(default_factory=lambda: list(ALL_TOOLS))
+    estimated_minutes: int
     turn_detection: TurnDetection | None = None
-    speech_speed: float = Field(default=1.0, ge=0.25, le=1.5)
-
-    @model_validator(mode="after")
-    def _unique_step_ids(self) -> Scenario:
-        seen: set[str] = set()
-        for step in self.steps:
-            if step.id in seen:
-                raise ValueError(f"step id {step.id!r} is used twice")
-            seen.add(step.id)
-        return self
-
-    @model_validator(mode="after")
-    def _every_goal_served(self) -> Scenario:
-        for step in self.steps:
-            for number in step.goals:
-                if number > len(self.goals):
-                    raise ValueError(
-                        f"step {step.id!r} serves goal {number}, but there are "
-                        f"{len(self.goals)} goals"
-                    )
-        for number, goal in enumerate(self.goals, start=1):
-            if not any(number in step.goals for step in self.steps):
-                raise ValueError(f"goal {number} ({goal!r}) is served by no step")
-        return self
+    speech_speed: float = 1.0
 
     def steps_serving(self, goal_number: int) -> list[Step]:
         """The steps that serve goal `goal_number` (1 is the first)."""
@@ -182,32 +140,106 @@ class Scenario(Strict):
         """The primary language subtag (`es` for `es-CO`), as transcription models take it."""
         return self.language.split("-")[0]
 
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Scenario:
+        """Build from checked data (`scenario_schema.validated_data`): no checks here."""
+        detection = data.get("turn_detection")
+        return cls(
+            **{
+                **data,
+                "persona": Persona(**data["persona"]),
+                "steps": [Step.from_data(step) for step in data["steps"]],
+                "vocabulary": [VocabularyItem(**item) for item in data.get("vocabulary", [])],
+                "turn_detection": TurnDetection(**detection) if detection else None,
+            }
+        )
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    def as_json(self) -> dict[str, Any]:
+        """Every field, defaults included, as JSON values (`tutor show --json`)."""
+        return dataclasses.asdict(self)
 
 
-def describe_validation_error(path: Path, error: ValidationError) -> str:
-    """One line naming the file and the first offending field."""
-    first = error.errors()[0]
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    more = error.error_count() - 1
-    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{path}: field '{_location(tuple(first['loc']))}': {message}{tail}"
+# Scenarios built in this process, by file digest: a call reads its scenario twice (the
+# command, then the offline engine).
+_built: dict[str, Scenario] = {}
+_pending: dict[Path, dict[str, Any]] = {}  # checked data to keep, written at exit
+_schema_digest: str | None = None
+
+
+def _schema_fingerprint() -> str:
+    """A digest of the schema's, these types' and the pattern check's source: checked data
+    from another version of any of them is not trusted."""
+    global _schema_digest
+    if _schema_digest is None:
+        here = Path(__file__).parent
+        digest = hashlib.sha256()
+        for name in ("scenario_schema.py", "scenario.py", "patterns.py"):
+            with contextlib.suppress(OSError):
+                digest.update((here / name).read_bytes())
+        _schema_digest = digest.hexdigest()[:16]
+    return _schema_digest
+
+
+def _cache_dir() -> Path:
+    from tutor_cli.storage.paths import tutor_home
+
+    return tutor_home() / "cache" / "scenarios"
+
+
+def _from_cache(key: str) -> Scenario | None:
+    """The scenario from data checked before, if it was (and the entry is sound)."""
+    try:
+        data = json.loads((_cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
+        return Scenario.from_data(data)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # not there, or damaged: checked again
+
+
+def _remember(key: str, data: dict[str, Any]) -> None:
+    """Keep checked data for the next call, when this process exits: by then the command's
+    own files are written, so a cache never takes the room a lesson needed on a full disk.
+    Only in a home that exists already (nothing is created for it); a home that cannot be
+    written only costs the next call the check again."""
+    from tutor_cli.storage.paths import tutor_home
+
+    if not tutor_home().is_dir():
+        return
+    if not _pending:
+        atexit.register(_write_pending)
+    _pending[_cache_dir() / f"{key}.json"] = data
+
+
+def _write_pending() -> None:
+    from tutor_cli.storage.paths import ensure_private_dir
+
+    for target, data in _pending.items():
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            ensure_private_dir(target.parent)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False)
+            os.replace(partial, target)  # whole or not at all, for any reader
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+    _pending.clear()
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate one scenario file; any problem is a one-line `BadInput`."""
-    data = read_json(path)
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise BadInput(describe_validation_error(path, exc)) from None
-    if scenario.id != path.stem:
-        raise BadInput(f"{path}: field 'id': {scenario.id!r} does not match the file name")
-    return scenario
+    """Read and check one scenario file; any problem is a one-line `BadInput`."""
+    raw = read_bytes(path)
+    key = hashlib.sha256(raw + _schema_fingerprint().encode()).hexdigest()[:32]
+    built = _built.get(key)
+    if built is None:
+        built = _from_cache(key)
+        if built is None:
+            from tutor_cli.lesson.scenario_schema import validated_data
+
+            data = validated_data(path, read_json_text(path, raw))
+            built = Scenario.from_data(data)
+            _remember(key, data)
+        _built[key] = built
+    if built.id != path.stem:
+        raise BadInput(f"{path}: field 'id': {built.id!r} does not match the file name")
+    return built

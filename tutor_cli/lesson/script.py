@@ -19,11 +19,9 @@ import math
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import SCENARIO_ID
@@ -85,6 +83,8 @@ def _expectation(path: Path, where: str, value: Any) -> Expectation:
 
 def load_script(path: Path) -> Script:
     """Read and check a script; any problem is one `BadInput` line naming the key."""
+    import tomllib  # here: every headless call imports this module, few read a script
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -215,6 +215,8 @@ def check_report_target(path: Path) -> None:
 def write_junit(report: Report, path: Path, duration_s: float) -> None:
     """A JUnit XML report: one test case per expectation. It holds the tutor's replies, so it
     is owner-only like the event logs."""
+    from xml.etree import ElementTree
+
     failures = sum(not c.passed for c in report.checks)
     classname = _xml(report.script.stem)
     suite = ElementTree.Element(

@@ -69,6 +69,9 @@ class Connection:
         self.retries = retries
         self.backoff = backoff
         self._socket: Any = None
+        # The websockets exception a send to a closed socket raises; set with the first
+        # socket (websockets loads then), looked up here rather than imported per send.
+        self._socket_closed: type[Exception] = Exception
         self._closing = False
         self._failures = 0  # drops and failed reconnects since the engine last worked
 
@@ -83,15 +86,13 @@ class Connection:
     async def send(self, event: dict[str, Any]) -> bool:
         """Send one client event (and log it). Returns False if there is no socket right now:
         the Call re-creates what matters after a reconnect."""
-        from websockets.exceptions import ConnectionClosed
-
         if self._socket is None:
             self._note("not sent (no connection)", event.get("type"))
             return False
         self._record("client", event)
         try:
             await self._socket.send(json.dumps(event, ensure_ascii=False))
-        except ConnectionClosed:
+        except self._socket_closed:
             return False
         return True
 
@@ -113,12 +114,19 @@ class Connection:
 
     async def _open(self) -> Any:
         from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosed
+
+        self._socket_closed = ConnectionClosed
 
         return await asyncio.wait_for(
             connect(
                 self.endpoint.url,
                 additional_headers=self.endpoint.headers,
                 max_size=MAX_FRAME_BYTES,
+                # No permessage-deflate: most frames are base64 PCM (50 mic frames a second
+                # up, the tutor's voice down), which barely compresses, and compressing and
+                # inflating each one costs CPU on both ends for every second of the call.
+                compression=None,
                 open_timeout=self.connect_timeout,
                 user_agent_header="tutor",
             ),

@@ -15,8 +15,6 @@ microphone audio is replaced by its byte count unless recording was asked for.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
 import io
 import json
@@ -31,7 +29,7 @@ from typing import IO, Any, Literal, cast
 
 from tutor_cli import __version__
 from tutor_cli.errors import BadInput
-from tutor_cli.realtime.events import is_client_event_type
+from tutor_cli.realtime.events import base64_size, is_client_event_type
 from tutor_cli.storage.local_records import CallEnded, LocalRecord
 from tutor_cli.storage.log_lines import (
     MAX_LINE_BYTES,
@@ -60,12 +58,8 @@ def _without_mic_audio(event: dict[str, Any]) -> dict[str, Any]:
     audio = event.get("audio")
     if event.get("type") != "input_audio_buffer.append" or not isinstance(audio, str):
         return event
-    try:
-        size = len(base64.b64decode(audio, validate=True))
-    except (binascii.Error, ValueError):
-        size = len(audio) * 3 // 4
     # `audio: ""` keeps the event a valid client event; the count keeps its size on record.
-    return {**event, "audio": "", "audio_bytes": size}
+    return {**event, "audio": "", "audio_bytes": base64_size(audio)}
 
 
 class EventLogWriter:

@@ -3,8 +3,10 @@
 The app receives the Call's updates through `show` (on the same asyncio loop as Textual, so it
 may touch widgets directly) and sends the learner's intents (`say`, `set_muted`,
 `push_to_talk`, `end`); it never touches the socket. High-rate updates are coalesced: tutor text
-deltas are applied by the transcript every 40 ms, the mic level and the status bar redraw five
-times a second, the event log every 100 ms (and not at all while hidden).
+deltas are applied by the transcript 40 ms after the first of a burst, the status bar redraws
+at most five times a second and only when its text changed (a silent mic, an unchanged clock
+cost nothing), the event log 100 ms after new lines (a folded line that only grew, once a
+second), and not at all while hidden. No timer runs while nothing changes but the clock.
 
 Widget tree (CallScreen):
     CallHeader#header (title, engine · model | ● state)
@@ -59,6 +61,7 @@ from tutor_cli.tui.event_pane import EventPane
 from tutor_cli.tui.lesson_panel import DONE_TIP, GoalsPanel, ObjectiveLine
 from tutor_cli.tui.lesson_screen import NARROW, LessonScreen
 from tutor_cli.tui.quiz import QuizScreen
+from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.screens import HelpScreen, SummaryScreen
 from tutor_cli.tui.status import CallHeader, StatusBar
 from tutor_cli.tui.transcript import Transcript
@@ -66,12 +69,6 @@ from tutor_cli.views.console import summary_rows
 from tutor_cli.views.literal import literal, printable
 
 Clock = Callable[[], float]
-
-
-class SayInput(Input):
-    """The learner's text box: Enter sends, and says so in the footer."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Send")]
 
 
 class CallScreen(LessonScreen):
@@ -118,13 +115,12 @@ class CallScreen(LessonScreen):
             yield Transcript(scenario.persona.name, id="transcript")
             with Vertical(id="side"):
                 yield GoalsPanel(scenario, id="goals")
-                yield EventPane(clock=self.clock, id="events")
+                yield EventPane(clock=self.clock, grown_timer=False, id="events")
         yield ObjectiveLine(scenario, quiz="trigger_quiz" in scenario.tools, id="objective")
         yield StatusBar(self.clock, billed=engine_bills(summary.engine), id="status")
         yield SayInput(
             placeholder="Type to the tutor and press Enter (any time, even while it speaks)",
             id="say",
-            select_on_focus=False,  # focus coming back must not let the next key replace it all
         )
         yield Footer()
 
@@ -138,6 +134,7 @@ class CallScreen(LessonScreen):
         self._fit(self.app.size.width, self.app.size.height)
         self._audio_mode(self.call.audio_mode)
         self.query_one(SayInput).focus()
+        self._second = self.set_interval(1.0, self._each_second)
         self.run_worker(self._send_turns(), name="turns", group="call", exit_on_error=False)
         self.ready = True
         for kind, item in self._early:
@@ -150,6 +147,12 @@ class CallScreen(LessonScreen):
             self.run_worker(self._start_call(), name="call", group="call", exit_on_error=False)
         else:
             self._started.set()
+
+    def _each_second(self) -> None:
+        """The clock moves; folded event lines that grew are redrawn with it, so both cost one
+        repaint a second (and none when neither changed)."""
+        self.events.flush_grown()
+        self.status.draw()
 
     def _alert(self, text: str | None, level: str = "error") -> None:
         banner = self.query_one("#alert-banner", Static)
@@ -220,7 +223,9 @@ class CallScreen(LessonScreen):
             summary.failure = summary.failure or f"{type(exc).__name__}: {exc}"
         self.phase = "ended"
         self.status.turn = "ended"
-        self.status.changed()
+        self.status.stop_clock()
+        self._second.stop()
+        self.events.flush_grown()
         self._alert(None)
         self.ended = True
         code = 1 if summary.failure else 0
@@ -345,8 +350,7 @@ class CallScreen(LessonScreen):
             case Notice():
                 self._notice(update)
             case MicLevel():
-                self.status.level = update  # drawn at the status bar's next tick
-                self.status.changed()
+                self.status.set_level(update)  # drawn only if the meter moved
             case AudioMode():
                 self._audio_mode(update)
             case LessonProgress():

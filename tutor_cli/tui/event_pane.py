@@ -4,6 +4,12 @@ Deltas (tutor audio and text, mic audio, argument and transcription deltas) are 
 one line per item that counts them and says how much audio or text they carried, so a reply
 is a handful of lines rather than hundreds. Only the line is kept, never the event: audio
 frames are large. At most `max_records` lines are kept; older ones are forgotten.
+
+Drawing is coalesced: a new line appears `FLUSH_S` after the first frame of a burst; a folded
+line already on screen that only grew (the mic's 50 appends a second, a reply's audio) is
+redrawn at most once every `GROWN_S`, or when the owner calls `flush_grown` (the call screen
+does it with the clock, so both cost one repaint). No timer runs while no frames arrive, and a
+hidden pane draws nothing until it is shown.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import Input
 
-from tutor_cli.realtime.events import BYTES_PER_MS, object_field
+from tutor_cli.realtime.events import BYTES_PER_MS, base64_size, object_field
 from tutor_cli.tui.lines import LineList
 from tutor_cli.views.literal import printable
 
@@ -34,6 +41,8 @@ MIC_TURN_ENDS = frozenset(
         "input_audio_buffer.clear",
     }
 )
+FLUSH_S = 0.1  # new lines appear within this
+GROWN_S = 1.0  # a folded line that only grew is redrawn at most this often
 ARROWS = {"client": "→", "server": "←", "local": "·"}
 STYLES = {"client": "green", "server": "cyan", "local": "dim"}
 
@@ -45,9 +54,7 @@ def _snippet(value: Any, limit: int = 80) -> str:
 
 
 def _b64_bytes(data: Any) -> int:
-    if not isinstance(data, str):
-        return 0
-    return len(data) * 3 // 4 - (data.endswith("==") + data.endswith("="))
+    return base64_size(data) if isinstance(data, str) else 0
 
 
 def _item_text(item: dict[str, Any]) -> str:
@@ -202,23 +209,24 @@ class EventPane(Vertical):
         *,
         max_records: int = 2000,
         clock: Callable[[], float],
+        grown_timer: bool = True,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.records = EventRecords(max_records)
         self.clock = clock
+        self.grown_timer = grown_timer  # False: the owner calls `flush_grown`
         self.started: float | None = None
         self._query = ""
-        self._dirty: dict[int, EventRecord] = {}
+        self._dirty: dict[int, EventRecord] = {}  # lines not drawn yet
+        self._grown: dict[int, EventRecord] = {}  # folded lines drawn, grown since
         self._keys: dict[int, int] = {}  # record seq -> line key
+        self._draws: dict[str, Timer] = {}  # "new" / "grown": a draw asked for, not done
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter events (type, text, client/server)", id="event-filter")
         yield LineList(max_entries=self.records.max_records, wrap=False, id="event-lines")
-
-    def on_mount(self) -> None:
-        self.set_interval(0.1, self.flush)
 
     @property
     def lines(self) -> LineList:
@@ -233,17 +241,44 @@ class EventPane(Vertical):
                 self.started = now
             at = now - self.started
         record = self.records.add(at, direction, event)
-        self._dirty[record.seq] = record
+        if not self.display or not self._matches(record):
+            return  # drawn, if ever, when the pane is shown again or the filter changes
+        if record.seq in self._keys and record.seq not in self._dirty:
+            self._grown[record.seq] = record
+            if self.grown_timer:
+                self._later("grown", GROWN_S)
+        else:
+            self._dirty[record.seq] = record
+            self._later("new", FLUSH_S)
+
+    def _later(self, kind: str, delay: float) -> None:
+        if kind not in self._draws and self.is_attached:
+            self._draws[kind] = self.set_timer(delay, lambda: self._draw(kind))
 
     def _matches(self, record: EventRecord) -> bool:
         return not self._query or self._query in record.search_text()
 
     def flush(self) -> None:
-        if not self._dirty or not self.display:
-            return  # a hidden pane is redrawn in full when it is shown again
-        dirty, self._dirty = self._dirty, {}
+        """Draw every line waiting, new or grown, now."""
+        self._draw("new")
+        self._draw("grown")
+
+    def flush_grown(self) -> None:
+        """Redraw the folded lines that grew since they were drawn."""
+        self._draw("grown")
+
+    def _draw(self, kind: str) -> None:
+        timer = self._draws.pop(kind, None)
+        if timer is not None:
+            timer.stop()
+        if kind == "new":
+            waiting, self._dirty = self._dirty, {}
+        else:
+            waiting, self._grown = self._grown, {}
+        if not waiting or not self.display:
+            return
         lines = self.lines
-        for seq, record in dirty.items():
+        for seq, record in waiting.items():
             key = self._keys.get(seq)
             if key is not None and lines.has(key):
                 lines.replace(key, record.line())
@@ -260,6 +295,7 @@ class EventPane(Vertical):
     def redraw(self) -> None:
         """Show every kept line that passes the filter."""
         self._dirty.clear()
+        self._grown.clear()
         lines = self.lines
         lines.clear()
         self._keys = {}

@@ -3,7 +3,8 @@ step's objective, from the Call's `LessonProgress` updates.
 
 The goals sit above the event log; the objective is one line above the text box, so it stays
 in view on a narrow terminal where the side column is hidden. Goals and objectives come from
-a scenario file, so they are shown as text, never markup.
+a scenario file, so they are shown as text, never markup. Both change only when a turn is
+judged, and redraw only when what they show changed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class GoalsPanel(Static):
     def __init__(self, scenario: Scenario, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.progress = opening(scenario)
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self.show_progress(self.progress)
@@ -45,7 +47,10 @@ class GoalsPanel(Static):
                 text.append("\n")
             mark = ("✓ ", "bold green") if goal.met else ("○ ", "dim")
             text.append_text(Text.assemble(mark, printable(goal.text)))
-        self.update(text)
+        if text != self._shown:
+            # A tick takes the cell a circle took: after the first draw no line moves.
+            self.update(text, layout=self._shown is None)
+            self._shown = text
 
 
 class ObjectiveLine(Static):
@@ -55,13 +60,17 @@ class ObjectiveLine(Static):
         super().__init__("", id=id, markup=False)
         self.quiz = quiz
         self.progress = opening(scenario)
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self.show_progress(self.progress)
 
     def show_progress(self, progress: LessonProgress) -> None:
         self.progress = progress
-        self.update(self.line_text())
+        text = self.line_text()
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # one line, always
 
     def line_text(self) -> Text:
         progress = self.progress

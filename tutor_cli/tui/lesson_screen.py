@@ -3,6 +3,7 @@ widgets, and what both do with a lesson's turns and usage."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import assert_never
 
 from textual.screen import Screen
@@ -46,19 +47,21 @@ class LessonScreen(Screen[None]):
     # Textual declares this a plain attribute, so a ClassVar annotation would not match it.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012
 
-    @property
+    # Looked up once: frames and updates reach these widgets many times a second, and the
+    # screen never replaces them.
+    @cached_property
     def transcript(self) -> Transcript:
         return self.query_one(Transcript)
 
-    @property
+    @cached_property
     def events(self) -> EventPane:
         return self.query_one(EventPane)
 
-    @property
+    @cached_property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
-    @property
+    @cached_property
     def header(self) -> CallHeader:
         return self.query_one(CallHeader)
 

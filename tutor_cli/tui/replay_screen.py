@@ -27,6 +27,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from tutor_cli.errors import BadInput
@@ -73,6 +74,7 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 SEEK_S = 10.0
 TICK_S = 0.05  # the longest the worker waits before looking at the clock again
 READ_BATCH = 200  # records read between two chances for the screen to draw
+POSITION_S = 0.2  # how often the position shown is brought up to date while playing
 
 REPLAY_HELP = [
     ("space", "pause or resume"),
@@ -158,6 +160,7 @@ class ReplayScreen(LessonScreen):
         self.error: Exception | None = None
         self.current: _Run | None = None
         self._wake = asyncio.Event()  # the pacer changed: a waiting worker looks again
+        self._position_timer: Timer | None = None
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -181,7 +184,9 @@ class ReplayScreen(LessonScreen):
         if self.app.size.width < NARROW:
             self.events.display = False
         self.transcript.focus()
-        self.set_interval(0.2, self.status.changed)  # the position moves
+        # The position moves while the replay plays: looked at five times a second, drawn
+        # when its text changes; the timer stands still while paused and once finished.
+        self._position_timer = self.set_interval(POSITION_S, self.status.draw)
         if self.duration is None and not self.instant:
             self.run_worker(self._measure(), name="duration", exit_on_error=False)
         self._start(self.start_at)
@@ -310,6 +315,8 @@ class ReplayScreen(LessonScreen):
 
     def _finished(self, summary: ReplaySummary) -> None:
         self.finished = True
+        if self._position_timer is not None:
+            self._position_timer.stop()
         self.summary = summary
         self.transcript.flush()
         self.status.turn = "ended"
@@ -372,6 +379,8 @@ class ReplayScreen(LessonScreen):
                 self.speaker.flush()
         else:
             self.current.pacer.resume(now)
+        if self._position_timer is not None:
+            (self._position_timer.pause if self.paused else self._position_timer.resume)()
         self._changed()
 
     def _set_speed(self, speed: float) -> None:

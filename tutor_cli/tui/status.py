@@ -1,5 +1,6 @@
 """The header line (what lesson, which engine, is it connected) and the status bar (mic, whose
-turn, mode, time, tokens). Both redraw on a timer when something changed, never per update."""
+turn, mode, time, tokens). The status bar redraws only when what it shows changed, at most five
+times a second however many updates arrive: a silent mic or an unchanged clock costs nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tutor_cli.lesson.updates import AudioMode, MicLevel
@@ -33,6 +35,7 @@ TURN_STYLES = {
     "not connected": "bold red",
 }
 METER_CELLS = 8
+REDRAW_S = 0.2  # changes are drawn together, at most this often
 
 
 class CallHeader(Horizontal):
@@ -75,6 +78,13 @@ def meter(dbfs: float, cells: int = METER_CELLS) -> str:
     return "█" * filled + "░" * (cells - filled)
 
 
+def meter_reading(level: MicLevel | None) -> tuple[str, int]:
+    """What the meter shows of a level: the bar and the whole decibels beside it. A level
+    that changes neither is not worth a redraw."""
+    rms = level.rms_dbfs if level else -100.0
+    return meter(rms), round(max(rms, -99))
+
+
 def clock_text(seconds: float) -> str:
     minutes, seconds = divmod(int(max(0.0, seconds)), 60)
     return f"{minutes:02d}:{seconds:02d}"
@@ -84,7 +94,7 @@ class StatusBar(Static):
     """Mic meter, whose turn it is, mode, elapsed time against the limit, tokens and cost.
 
     With `timeline` (a replay), that text stands in place of the mic, the mode and the elapsed
-    time."""
+    time. The time moves by itself: the screen calls `draw` once a second."""
 
     def __init__(
         self,
@@ -107,21 +117,41 @@ class StatusBar(Static):
         self.tokens = 0
         self.cost: float | None = None
         self.started: float | None = None
-        self._dirty = True
+        self.ended: float | None = None  # when the call ended: the time shown stops there
+        self._shown: Text | None = None  # what is on screen
+        self._redraw: Timer | None = None  # a redraw asked for and not done yet
 
     def on_mount(self) -> None:
-        self.set_interval(0.2, self.draw)
-        self.set_interval(1.0, self.changed)  # the elapsed time moves
         self.draw()
 
     def changed(self) -> None:
-        self._dirty = True
+        """Something shown may have changed: drawn within `REDRAW_S`, once for any number of
+        changes, and not at all if the text comes out the same."""
+        if self._redraw is None and self.is_attached:
+            self._redraw = self.set_timer(REDRAW_S, self.draw)
+
+    def set_level(self, level: MicLevel) -> None:
+        """A new mic level: redrawn only if the meter would show it differently."""
+        before = meter_reading(self.level)
+        self.level = level
+        if self.mode.mode != "text" and not self.mode.muted and meter_reading(level) != before:
+            self.changed()
+
+    def stop_clock(self) -> None:
+        """The call is over: the elapsed time stays as it is."""
+        self.ended = self.clock()
+        self.changed()
 
     def draw(self) -> None:
-        """Redraw now if anything changed since the last time (the timer calls it too)."""
-        if self._dirty:
-            self._dirty = False
-            self.update(self.render_status())
+        """Redraw now if the status reads differently from what is on screen (the redraw
+        timer calls it too)."""
+        if self._redraw is not None:
+            self._redraw.stop()
+            self._redraw = None
+        text = self.render_status()
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # one line, always: nothing else moves
 
     def render_status(self) -> Text:
         wide = self.size.width >= 100 or not self.size.width
@@ -133,10 +163,10 @@ class StatusBar(Static):
             if self.mode.muted:
                 parts.append(Text("mic muted", style="yellow"))
             else:
-                rms = self.level.rms_dbfs if self.level else -100.0
-                bar = Text.assemble("mic ", (meter(rms), "green"))
+                cells, decibels = meter_reading(self.level)
+                bar = Text.assemble("mic ", (cells, "green"))
                 if wide:
-                    bar.append(f" {max(rms, -99):.0f} dB", style="dim")
+                    bar.append(f" {decibels} dB", style="dim")
                 parts.append(bar)
         if self.timeline is None:
             # With no microphone nobody is listening: it is simply the learner's turn to type.
@@ -145,7 +175,8 @@ class StatusBar(Static):
             )
             parts.append(Text.assemble(("● ", TURN_STYLES.get(turn, "")), turn))
             parts.append(Text(self._mode_text()))
-            elapsed = 0.0 if self.started is None else self.clock() - self.started
+            now = self.clock() if self.ended is None else self.ended
+            elapsed = 0.0 if self.started is None else now - self.started
             late = elapsed > SESSION_LIMIT_S - 5 * 60
             parts.append(
                 Text(

@@ -1,7 +1,8 @@
 """The transcript: tutor and learner turns, tool calls, notices, as they happen.
 
-Tutor text arrives as many small deltas. They are buffered and applied on a short timer, so a
-burst of deltas costs one re-wrap of the turn being spoken (never of the whole transcript).
+Tutor text arrives as many small deltas. They are buffered and applied by a timer started by
+the first delta of a burst, so a burst costs one re-wrap of the turn being spoken (never of the
+whole transcript), and a transcript nobody is adding to costs nothing.
 Everything shown is built as `rich.text.Text` from `printable()` strings: model text can neither
 inject markup nor send escape sequences to the terminal.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from rich.text import Text
+from textual.timer import Timer
 
 from tutor_cli.lesson.updates import ToolRan
 from tutor_cli.tools.outcomes import GradeRecorded, QuizAnswered
@@ -51,6 +53,7 @@ class Transcript(LineList):
         self.tutor_name = tutor_name
         self.flush_interval = flush_interval
         self._pending: dict[str, list[str]] = {}
+        self._flush_timer: Timer | None = None  # started by the first delta not yet applied
         self._tutor: OrderedDict[str, _TutorTurn] = OrderedDict()
         self._spoken: OrderedDict[str, int] = OrderedDict()  # learner item -> entry key
         self._tools: OrderedDict[str, int] = OrderedDict()  # replayed call id -> entry key
@@ -64,16 +67,23 @@ class Transcript(LineList):
         super().clear()
 
     def on_mount(self) -> None:
-        self.set_interval(self.flush_interval, self.flush)
+        if self._pending and self._flush_timer is None:  # deltas from before the widget was up
+            self._flush_timer = self.set_timer(self.flush_interval, self.flush)
 
     # --- tutor -----------------------------------------------------------------------------------
 
     def add_delta(self, item_id: str, text: str) -> None:
-        """A piece of a tutor turn; shown at the next flush."""
+        """A piece of a tutor turn; shown at the next flush, `flush_interval` after the first
+        piece not yet shown."""
         self._pending.setdefault(item_id, []).append(text)
+        if self._flush_timer is None and self.is_attached:
+            self._flush_timer = self.set_timer(self.flush_interval, self.flush)
 
     def flush(self) -> None:
         """Apply buffered deltas: one re-wrap per streaming turn."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
