@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
-from tutor_cli.errors import BadInput, warn
+from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import check_scenario_id
 
 
@@ -124,26 +124,19 @@ def serve(
         raise BadInput(f"--pace: {pace:g} must be 0 or more")
     import asyncio
 
-    from tutor_cli.engine.server import OfflineEngine, loopback_host, normalise_origin
+    from tutor_cli.engine.access import check_exposure, origins_option
+    from tutor_cli.engine.server import OfflineEngine
 
     token = token or None  # an empty TUTOR_SERVE_TOKEN is no token
     if token is not None and any(ord(c) < 32 or ord(c) == 127 for c in token):
         raise BadInput("--token: contains a control character, which no header can carry")
-    origins = []
-    for origin in allow_origin or []:
-        try:
-            origins.append(normalise_origin(origin))
-        except ValueError as exc:
-            raise BadInput(f"--allow-origin: {exc}") from None
-    if not loopback_host(host) and token is None:
-        if not insecure:
-            raise BadInput(
-                f"--host {host}: reaches beyond this machine; set a token "
-                "(TUTOR_SERVE_TOKEN or --token), or pass --insecure to let anyone connect"
-            )
-        warn(
-            f"listening on {host} without a token (--insecure): anyone who can reach it can use it"
-        )
+    origins = origins_option(allow_origin)
+    check_exposure(
+        host,
+        protected=token is not None,
+        insecure=insecure,
+        remedy="set a token (TUTOR_SERVE_TOKEN or --token)",
+    )
 
     async def run() -> None:
         engine = OfflineEngine(
