@@ -19,6 +19,7 @@ from typing import Any
 
 from tutor_cli.lesson.updates import ConnectionState
 from tutor_cli.realtime.endpoint import Endpoint
+from tutor_cli.realtime.relayed import Resumption
 from tutor_cli.storage.eventlog import Direction, EventLogWriter
 from tutor_cli.storage.local_records import ConnectionNote
 from tutor_cli.storage.redact import SplitSecrets
@@ -68,6 +69,7 @@ class Connection:
         self.connect_timeout = connect_timeout
         self.retries = retries
         self.backoff = backoff
+        self.resumption = Resumption()  # the way back, when the engine is a classroom relay
         self._socket: Any = None
         self._closing = False
         self._failures = 0  # drops and failed reconnects since the engine last worked
@@ -80,6 +82,11 @@ class Connection:
     def connected(self) -> bool:
         return self._socket is not None
 
+    @property
+    def relayed(self) -> bool:
+        """The engine is a classroom relay: it sets the session up and keeps it over drops."""
+        return self.resumption.relayed
+
     async def send(self, event: dict[str, Any]) -> bool:
         """Send one client event (and log it). Returns False if there is no socket right now:
         the Call re-creates what matters after a reconnect."""
@@ -89,6 +96,7 @@ class Connection:
             self._note("not sent (no connection)", event.get("type"))
             return False
         self._record("client", event)
+        self.resumption.sent(event)
         try:
             await self._socket.send(json.dumps(event, ensure_ascii=False))
         except ConnectionClosed:
@@ -116,7 +124,7 @@ class Connection:
 
         return await asyncio.wait_for(
             connect(
-                self.endpoint.url,
+                self.resumption.url(self.endpoint.url),
                 additional_headers=self.endpoint.headers,
                 max_size=MAX_FRAME_BYTES,
                 open_timeout=self.connect_timeout,
@@ -133,6 +141,7 @@ class Connection:
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
         ever_connected = False
+        ended = ""  # why the server ended the session, if it said
         while not self._closing:
             if not ever_connected:
                 on_state(ConnectionState("connecting"))
@@ -153,6 +162,8 @@ class Connection:
             self._note("connected", self.endpoint.describe())
             code, reason = NORMAL_CLOSE, ""
             try:
+                for event in self.resumption.opened(self._socket.response.headers, reconnect):
+                    await self.send(event)  # a relay never got it: the last socket died with it
                 await on_open(reconnect)
                 async for frame in self._socket:
                     await self._deliver(frame, on_event)
@@ -167,6 +178,7 @@ class Connection:
             self._note("closed", {"code": code, "reason": reason})
             closed = f"closed with {code} {reason}".strip()
             if self._closing or code == NORMAL_CLOSE:
+                ended = reason if code == NORMAL_CLOSE and not self._closing else ""
                 break
             if code not in RECONNECT_CODES:
                 on_state(ConnectionState("failed", closed))
@@ -179,7 +191,8 @@ class Connection:
                 )
             on_state(ConnectionState("reconnecting", closed))
             await asyncio.sleep(self._delay(self._failures))
-        on_state(ConnectionState("closed"))
+        # A server that ends the session normally may say why (a relay's time limit).
+        on_state(ConnectionState("closed", ended or None))
 
     def _delay(self, attempt: int) -> float:
         delay: float = min(8.0, self.backoff * 2 ** (attempt - 1))
@@ -202,6 +215,7 @@ class Connection:
             event = without_lone_surrogates(event)
         if self.secrets is not None:
             event = self.secrets.server_event(event)
+        self.resumption.heard(event)
         self._record("server", event)
         await on_event(event)
 

@@ -20,6 +20,8 @@ from tutor_cli.realtime.pricing import engine_bills
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
 AZURE_PATH = "/openai/v1/realtime"
+# Keys that may be in the environment: never written or shown, whichever engine is used.
+SECRET_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TUTOR_ENGINE_KEY")
 # The endpoint's scheme, as the OpenAI SDK maps a base URL to its websocket.
 WEBSOCKET_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
 

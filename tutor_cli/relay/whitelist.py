@@ -38,19 +38,20 @@ CONTROLS = frozenset(
 _ids = itertools.count(1)
 
 
-def refusal(event_type: str, reason: str, client_event_id: str | None) -> Event:
-    """The `error` event that tells a client its event was not passed on, and why."""
+def relay_error(kind: str, code: str, message: str, client_event_id: str | None = None) -> Event:
+    """An `error` event of the relay's own (the engine's pass through as they are)."""
+    error = {"type": kind, "code": code, "message": message, "param": None}
     return {
         "type": "error",
         "event_id": f"event_relay_{next(_ids)}",
-        "error": {
-            "type": "invalid_request_error",
-            "code": "event_not_allowed",
-            "message": f"{event_type} is not allowed through this relay: {reason}",
-            "param": None,
-            "event_id": client_event_id,
-        },
+        "error": {**error, "event_id": client_event_id},
     }
+
+
+def refusal(event_type: str, reason: str, client_event_id: str | None) -> Event:
+    """The `error` event that tells a client its event was not passed on, and why."""
+    message = f"{event_type} is not allowed through this relay: {reason}"
+    return relay_error("invalid_request_error", "event_not_allowed", message, client_event_id)
 
 
 class ClientPolicy:

@@ -60,7 +60,6 @@ MIGRATIONS: list[str] = [
     # each one's under the name the teacher gave them; NULL is the learner of this store.
     """
     ALTER TABLE sessions ADD COLUMN user TEXT;
-    CREATE INDEX sessions_by_user ON sessions (user, scenario, started_at);
     """,
 ]
 
