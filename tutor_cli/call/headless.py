@@ -52,7 +52,7 @@ from tutor_cli.lesson.updates import (
 from tutor_cli.realtime.connection import ConnectionFailed
 from tutor_cli.storage.store import ProgressStore
 from tutor_cli.tools.quiz import Quiz
-from tutor_cli.views.console import ConsoleView, print_report
+from tutor_cli.views.console import ConsoleView, PipedConsole, print_report
 
 # Called after each learner turn with its index and whether the tutor replied in time.
 OnReply = Callable[[int, bool], None]
@@ -300,6 +300,9 @@ def run_headless(
             for call in calls:
                 call.hurry()
 
+        if isinstance(view.console, PipedConsole):
+            # Nobody reads any more (`| head`): end the lesson as a first Ctrl+C would.
+            view.console.on_gone = stop.set
         with ending_signals(first, second), ProgressStore.open_default() as store:
             call = Call(scenario, settings, view, store=store)
             calls.append(call)

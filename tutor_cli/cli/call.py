@@ -202,13 +202,11 @@ def _leave_summary(summary: CallSummary, goals: list[str]) -> None:
     with the log and how to replay it."""
     import contextlib
 
-    from rich.console import Console
-
-    from tutor_cli.views.console import print_summary
+    from tutor_cli.views.console import PipedConsole, print_summary
 
     # A terminal closed under the call (SIGHUP ended it) has nobody left to tell.
     with contextlib.suppress(OSError):
-        print_summary(Console(highlight=False, soft_wrap=True), summary, goals)
+        print_summary(PipedConsole(highlight=False, soft_wrap=True), summary, goals)
 
 
 def _warn(text: str) -> None:

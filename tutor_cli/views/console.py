@@ -6,8 +6,11 @@ Everything from the model, a tool or a scenario is printed as literal text: `ric
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shlex
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never
@@ -60,6 +63,23 @@ def brief_arguments(arguments: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class PipedConsole(Console):
+    """A console whose reader may go away (`tutor call --headless | head`): it then falls
+    silent and tells `on_gone`, where rich would exit from inside whatever was printing (a
+    task of the call, which would leave a traceback and an open log behind)."""
+
+    on_gone: Callable[[], None] | None = None
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        if self.file is sys.stdout:
+            # The interpreter flushes stdout on its way out: let that find a reader too.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if self.on_gone is not None:
+            self.on_gone()
+
+
 class ConsoleView:
     """Prints a call for a terminal or a CI log."""
 
@@ -73,7 +93,7 @@ class ConsoleView:
     ) -> None:
         """`echo_typed`: print the learner's typed turns (not when the terminal has just shown
         them, as at the `you>` prompt)."""
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.console = console or PipedConsole(highlight=False, soft_wrap=True)
         self.tutor_name = tutor_name
         self._open_item: str | None = None  # the tutor turn being streamed
         self._streamed: set[str] = set()  # tutor turns already (partly) printed
