@@ -84,6 +84,12 @@ def serve_relay(options: RelayOptions) -> None:
     _log_to_stderr()
 
     async def run() -> None:
+        import signal
+
+        # A kill (SIGTERM) ends the relay as Ctrl+C does: every session closed, its client told.
+        serving = asyncio.current_task()
+        assert serving is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, serving.cancel)
         await relay.start()
         _announce(relay, options, users)
         try:
@@ -93,7 +99,7 @@ def serve_relay(options: RelayOptions) -> None:
 
     try:
         asyncio.run(run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("\nstopped.")
 
 
