@@ -25,6 +25,9 @@ class Socket:
         self.got.append(text)
         await asyncio.sleep(0)
 
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.dead = True
+
 
 def run(body: Any) -> Any:
     return asyncio.run(body())
@@ -34,14 +37,14 @@ def test_events_wait_for_a_client_and_come_in_order() -> None:
     async def body() -> None:
         feed = ClientFeed()
         first = Socket()
-        assert await feed.attach(first, None) is None  # type: ignore[arg-type]
+        assert await feed.attach(first, None) is None
         await feed.send("a", "e1")
-        feed.detach(first)  # type: ignore[arg-type]
+        feed.detach(first)
         for n in (2, 3):
             await feed.send(f"{n}", f"e{n}")
         assert feed.pending == 2
         again = Socket()
-        assert await feed.attach(again, "e1") is None  # type: ignore[arg-type]
+        assert await feed.attach(again, "e1") is None
         await feed.send("4", "e4")
         assert first.got == ["a"] and again.got == ["2", "3", "4"]
 
@@ -52,11 +55,11 @@ def test_events_lost_in_a_dying_socket_are_sent_again() -> None:
     async def body() -> None:
         feed = ClientFeed()
         old = Socket()
-        await feed.attach(old, None)  # type: ignore[arg-type]
+        await feed.attach(old, None)
         for n in range(1, 5):
             await feed.send(f"{n}", f"e{n}")
         new = Socket()  # the client got e2 only, the rest died in flight
-        assert await feed.attach(new, "e2") is None  # type: ignore[arg-type]
+        assert await feed.attach(new, "e2") is None
         assert new.got == ["3", "4"]
 
     run(body)
@@ -68,9 +71,9 @@ def test_a_feed_over_its_bound_says_events_were_lost() -> None:
         for n in range(5):
             await feed.send("xxxx", f"e{n}")
         assert feed.lost
-        reason = await feed.attach(Socket(), None)  # type: ignore[arg-type]
+        reason = await feed.attach(Socket(), None)
         assert reason is not None and "lost" in reason
-        assert await feed.attach(Socket(), "unknown-id") is not None  # type: ignore[arg-type]
+        assert await feed.attach(Socket(), "unknown-id") is not None
 
     run(body)
 
@@ -80,15 +83,15 @@ def test_events_sent_long_ago_are_forgotten_but_not_unsent_ones() -> None:
         now = [0.0]
         feed = ClientFeed(keep_s=10, clock=lambda: now[0])
         socket = Socket()
-        await feed.attach(socket, None)  # type: ignore[arg-type]
+        await feed.attach(socket, None)
         await feed.send("old", "e1")
-        feed.detach(socket)  # type: ignore[arg-type]
+        feed.detach(socket)
         await feed.send("waiting", "e2")
         now[0] = 60.0
         await feed.send("new", "e3")
         assert not feed.lost
         back = Socket()
-        assert await feed.attach(back, None) is None  # type: ignore[arg-type]
+        assert await feed.attach(back, None) is None
         assert back.got == ["waiting", "new"]
 
     run(body)
@@ -98,11 +101,11 @@ def test_a_socket_that_dies_on_send_is_let_go_and_the_event_kept() -> None:
     async def body() -> None:
         feed = ClientFeed()
         dead = Socket(dead=True)
-        await feed.attach(dead, None)  # type: ignore[arg-type]
+        await feed.attach(dead, None)
         await feed.send("a", "e1")
         assert feed.socket is None
         back = Socket()
-        assert await feed.attach(back, None) is None  # type: ignore[arg-type]
+        assert await feed.attach(back, None) is None
         assert back.got == ["a"]
 
     run(body)

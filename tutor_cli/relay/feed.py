@@ -14,12 +14,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 MAX_BYTES = 8 * 2**20  # about two minutes of the tutor's voice, base64
 KEEP_S = 30.0  # how long an event already sent is kept: longer than a dead socket goes unseen
+
+
+class ClientSocket(Protocol):
+    """What the feed needs of a client's socket (a websockets `ServerConnection`)."""
+
+    async def send(self, message: str, /) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class ClientFeed:
         self._seq = 0  # the number of the latest event
         self._handed = 0  # the latest event handed to a socket
         self._replaying = False
-        self.socket: ServerConnection | None = None
+        self.socket: ClientSocket | None = None
         self.lost = False  # an event was dropped before any socket took it
 
     @property
@@ -72,13 +80,13 @@ class ClientFeed:
             self._handed = min(self._handed, seq - 1)  # kept, for a client that comes back
             self.detach(socket)
 
-    def detach(self, socket: ServerConnection) -> None:
+    def detach(self, socket: ClientSocket) -> None:
         """`socket` is gone; events are kept for the next one."""
         if self.socket is socket:
             self.socket = None
             self._replaying = False
 
-    async def attach(self, socket: ServerConnection, after: str | None) -> str | None:
+    async def attach(self, socket: ClientSocket, after: str | None) -> str | None:
         """Make `socket` the client's and send it what it missed: the events after the one
         with id `after` (what the client says it got last), or, with no `after`, those no
         socket has taken. Returns why that cannot be done (events were lost), else None."""
