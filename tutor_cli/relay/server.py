@@ -114,8 +114,17 @@ class Relay:
     @property
     def url(self) -> str:
         """The websocket URL learners connect to (add `?scenario=ID`)."""
+        return f"ws://{self._host_and_port}/ws"
+
+    @property
+    def sdk_base_url(self) -> str:
+        """What the OpenAI SDK takes as `base_url` (it adds `/realtime`)."""
+        return f"http://{self._host_and_port}/v1"
+
+    @property
+    def _host_and_port(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}/ws"
+        return f"{host}:{self.port}"
 
     async def start(self) -> None:
         """Open the progress store and the offline engine (if it is the upstream), bind and
