@@ -23,8 +23,9 @@ from tutor_cli.storage.store import ProgressStore
 TAXI = load_scenario(SCENARIOS / "a1_taxi_bogota.json")
 
 
-def start_relay(home: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    """`tutor serve --relay` in a child process with its own data folder, and its URL."""
+def start_relay(home: Path, *args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """`tutor serve --relay` in a child process with its own data folder, its URL and what it
+    printed on starting."""
     env = {**os.environ, "TUTOR_HOME": str(home)}
     env.pop("TUTOR_SERVE_TOKEN", None)
     relay = subprocess.Popen(
@@ -38,7 +39,11 @@ def start_relay(home: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     assert relay.stdout is not None
     line = relay.stdout.readline()
     assert line.startswith("classroom relay listening on"), line + relay.stderr.read()
-    return relay, line.split()[4]
+    banner = line
+    while not line.startswith("Ctrl+C"):  # read here: `communicate` skips what is buffered
+        line = relay.stdout.readline()
+        banner += line
+    return relay, banner.split()[4], banner
 
 
 def stop(relay: subprocess.Popen[str]) -> tuple[str, str]:
@@ -52,7 +57,7 @@ def test_a_scripted_lesson_through_the_relay_leaves_the_grade_with_the_relay(
 ) -> None:
     relay_home, learner_home = tmp_path / "relay", tmp_path / "learner"
     users, tokens = learners(tmp_path, "ana")
-    relay, url = start_relay(
+    relay, url, banner = start_relay(
         relay_home, "--upstream", "offline", "--users", str(users), "--pace", "0"
     )
     try:
@@ -72,6 +77,7 @@ def test_a_scripted_lesson_through_the_relay_leaves_the_grade_with_the_relay(
     assert "checks passed: all expectations met" in result.stdout
     assert "score  100/100" in result.stdout  # the relay's grade, shown in the summary
     assert "stopped." in out and "Traceback" not in err
+    assert "10 scenarios, 1 user (" in banner  # not "1 users"
     assert tokens["ana"] not in out + err + result.stdout + result.stderr
     assert "ana" not in err  # the relay's log names users by a tag
 

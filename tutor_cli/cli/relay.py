@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tutor_cli.errors import BadInput
 from tutor_cli.views.literal import printable
+from tutor_cli.views.numbers import count_of
 
 if TYPE_CHECKING:
     from tutor_cli.relay.server import Relay
@@ -109,10 +110,12 @@ def _announce(relay: Relay, options: RelayOptions, users: UserBook | None) -> No
     keyless = " (no API key needed)" if relay.upstream_name == "offline" else ""
     print(f"  engine: {relay.upstream_name}{keyless}", flush=True)
     if users is not None:
-        print(f"  {len(relay.catalogue)} scenarios, {len(users)} users ({options.users})")
+        learners = count_of(len(users), "user")
+        print(f"  {count_of(len(relay.catalogue), 'scenario')}, {learners} ({options.users})")
         token = "TUTOR_ENGINE_KEY=<their token> "
     else:
-        print(f"  {len(relay.catalogue)} scenarios; no users file: anyone who can reach it")
+        scenarios = count_of(len(relay.catalogue), "scenario")
+        print(f"  {scenarios}; no users file: anyone who can reach it")
         token = ""
     print(f"  learners: {token}tutor call SCENARIO --engine {base}", flush=True)
     print(f"  scenarios: http://{base.removeprefix('ws://')}/api/scenarios", flush=True)
