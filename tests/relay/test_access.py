@@ -132,3 +132,26 @@ def test_bad_relay_flags_are_one_line_and_exit_2(args: list[str], field: str) ->
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert field in line and "Traceback" not in result.stderr
+
+
+def test_a_learner_with_a_wrong_token_is_told_which_variable_holds_it(tmp_path: Path) -> None:
+    from tutor_cli.realtime.connection import Connection, ConnectionFailed
+    from tutor_cli.realtime.endpoint import resolve_endpoint
+
+    users, _ = learners(tmp_path, "ana")
+
+    async def body(relay: Relay) -> None:
+        env = {"TUTOR_ENGINE_KEY": "not-a-token"}
+        endpoint = resolve_endpoint(relay.url, model=None, scenario="a1_taxi_bogota", env=env)
+        assert endpoint is not None
+        connection = Connection(endpoint, None, connect_timeout=5)
+
+        async def nothing(*_: object) -> None:
+            return None
+
+        with pytest.raises(ConnectionFailed) as caught:
+            await connection.run(nothing, nothing, lambda _: None)
+        assert "HTTP 401" in str(caught.value) and "TUTOR_ENGINE_KEY" in str(caught.value)
+        assert "not-a-token" not in str(caught.value)
+
+    with_relay(body, users=book(users))

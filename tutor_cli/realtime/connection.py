@@ -148,7 +148,7 @@ class Connection:
             try:
                 self._socket = await self._open()
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-                reason = _describe(exc)
+                reason = _describe(exc, self.endpoint.key_variable)
                 self._failures += 1
                 if not ever_connected or self._failures > self.retries:
                     on_state(ConnectionState("failed", reason))
@@ -242,11 +242,13 @@ def _close_of(exc: Any) -> tuple[int, str]:
     return 1006, "no close frame"
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, key_variable: str | None) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if status is not None:
-        return f"HTTP {status}" + (" (check the API key)" if status in (401, 403) else "")
+        # Named, since a learner on a classroom relay holds a token, not what they call a key.
+        where = f" in {key_variable}" if key_variable else ""
+        return f"HTTP {status}" + (f" (check the key{where})" if status in (401, 403) else "")
     text = str(exc).strip()
     return text or type(exc).__name__
