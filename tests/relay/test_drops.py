@@ -112,3 +112,17 @@ def test_a_lesson_at_the_time_limit_is_graded_and_closed_with_a_reason() -> None
         assert session["grade"] is not None and session["finished"] is False
 
     with_relay(body, limits=Limits(max_minutes=0.01))  # 0.6 s
+
+
+def test_a_learner_back_after_the_grace_period_is_closed_1008_with_why() -> None:
+    async def body(relay: Relay) -> None:
+        learner = await Learner.open(relay)
+        resume_id = learner.resume_id
+        await learner.until("response.done")
+        learner.ws.transport.abort()
+        await asyncio.wait_for(gone(relay), 10)  # the grace period ran out
+        late = await Learner.open(relay, f"?resume={resume_id}")
+        code, reason = await late.closed(timeout=10)
+        assert code == 1008 and "away longer than 0.2 s" in reason
+
+    with_relay(body, limits=Limits(grace_s=0.2))
