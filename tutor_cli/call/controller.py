@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, assert_never
 from tutor_cli.call.ending import ask_for_the_grade
 from tutor_cli.call.link import EngineLink
 from tutor_cli.call.microphone import Microphone
+from tutor_cli.call.offline import start_offline_engine
 from tutor_cli.call.progress import ProgressRow
+from tutor_cli.call.relayed import RelayWatch
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.call.tool_runs import ToolRuns
 from tutor_cli.lesson.scenario import Scenario
@@ -54,7 +56,7 @@ from tutor_cli.lesson.updates import (
 )
 from tutor_cli.realtime.connection import Connection
 from tutor_cli.realtime.conversation import Conversation
-from tutor_cli.realtime.endpoint import Endpoint, resolve_endpoint
+from tutor_cli.realtime.endpoint import SECRET_VARIABLES, Endpoint, resolve_endpoint
 from tutor_cli.realtime.pricing import engine_cost
 from tutor_cli.storage.eventlog import EventLogWriter
 from tutor_cli.storage.local_records import (
@@ -76,8 +78,6 @@ if TYPE_CHECKING:
     from tutor_cli.audio.voice import Voice
     from tutor_cli.engine.server import OfflineEngine
     from tutor_cli.storage.store import ProgressStore
-
-SECRET_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TUTOR_ENGINE_KEY")
 
 
 class Call:
@@ -117,7 +117,7 @@ class Call:
         )
         self.log: EventLogWriter | None = None
         self.link = EngineLink(
-            self.conversation, reply_timeout=settings.reply_timeout, on_silence=self._give_up
+            self.conversation, reply_timeout=settings.reply_timeout, on_abandoned=self._abandoned
         )
         self.progress = ProgressRow(store, on_failure=self._not_saved)
         # Sees every frame both ways (the call screen's event pane), secrets redacted.
@@ -138,6 +138,7 @@ class Call:
             self.progress,
             lambda quiz: self.view.ask_quiz(quiz),
             self._tool_finished,
+            relayed=lambda: self.link.relayed,
         )
         self._opened = asyncio.Event()
         self._engine: OfflineEngine | None = None
@@ -146,6 +147,7 @@ class Call:
         self._skipped_reported = False  # malformed events: told once, each one logged
         self._hurry = asyncio.Event()  # end at once: stop waiting for the tutor
         self.grade_forced = False  # the ending asked for the grade (see `ended_early`)
+        self.relay_watch = RelayWatch()
 
     def _frame(self, direction: str, event: dict[str, Any] | str) -> None:
         if self.frame_listener is not None:
@@ -237,17 +239,11 @@ class Call:
         """The connection is gone for good (closed, or lost after its retries)."""
         return self.link.over
 
-    async def _give_up(self) -> None:
-        """The engine stayed silent on a reply for the reply timeout: go on without it."""
-        if not self.conversation.abandon_reply():
-            return
+    def _abandoned(self, timeout: float) -> None:
+        """The engine stayed silent on a reply for the reply timeout: the call goes on."""
         self.abandoned_replies += 1
-        timeout = self.settings.reply_timeout
         self._note(ReplyAbandoned(timeout))
-        self.notify(
-            f"the tutor did not answer within {timeout:g} s; going on without it", "warning"
-        )
-        await self.link.flush()
+        self.notify(f"the tutor did not answer within {timeout:g} s; going on", "warning")
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -256,7 +252,8 @@ class Call:
         if not self.settings.text_only:
             await self.mic.open()
         if self.endpoint is None:
-            self.endpoint = await self._start_offline_engine()
+            self._engine, self.endpoint = await start_offline_engine(self.settings, self.scenario)
+            self.notify(f"offline engine on {self._engine.url} (no API key needed)")
         self.log = EventLogWriter.create(
             sessions_dir(),
             scenario=self.scenario.id,
@@ -283,33 +280,27 @@ class Call:
         if link.done() and not self._opened.is_set():
             link.result()  # raises ConnectionFailed
 
-    async def _start_offline_engine(self) -> Endpoint:
-        from tutor_cli.engine.server import OfflineEngine
-
-        self._engine = OfflineEngine(
-            port=0, scenario_dirs=self.settings.scenario_dirs, pace=self.settings.pace
-        )
-        await self._engine.start()
-        self.notify(f"offline engine on {self._engine.url} (no API key needed)")
-        url = f"{self._engine.url}?model=offline&scenario={self.scenario.id}"
-        return Endpoint("offline", url, "offline")
-
     async def _on_open(self, reconnect: bool) -> None:
         options = self.settings.session_options(voice=self.voice is not None)
         session = session_config(self.scenario, options)
-        if not reconnect:
+        if self.link.relayed and reconnect:  # the relay kept the lesson over the drop
+            self.conversation.rejoin_relay()
+        elif self.link.relayed:  # it set the lesson up
+            self.conversation.join_relay()
+            self.notify("a classroom relay holds this lesson: it sets it up, keeps the grade")
+        elif not reconnect:
             self.conversation.configure(session)
             self.conversation.request_response()  # the tutor speaks first
-            await self.link.flush()
+        else:
+            resumed = self.conversation.resume(session)
+            self._note(HistoryRestored(resumed.history_event_ids))
+            if resumed.reply_requested:
+                self.notify("reconnected; asking the tutor again for the lost reply")
+        await self.link.flush()
+        if not reconnect:
             self._opened.set()
             self._show(self.lesson.progress())
             self.mic.start()
-            return
-        resumed = self.conversation.resume(session)
-        self._note(HistoryRestored(resumed.history_event_ids))
-        if resumed.reply_requested:
-            self.notify("reconnected; asking the tutor again for the lost reply")
-        await self.link.flush()
 
     def _on_state(self, state: ConnectionState) -> None:
         self._note(LinkChanged(state.state, state.detail))
@@ -324,6 +315,8 @@ class Call:
             return
         for update in self.conversation.receive(event):
             await self._dispatch(update)
+        if (relay_ran := self.tools.relay_outcome(event)) is not None:
+            await self._tool_finished(*relay_ran)  # shown and kept as a tool run here
         self.link.heard()
         await self.link.flush()
 
@@ -335,6 +328,11 @@ class Call:
         if isinstance(update, MalformedEvent):
             self._skipped(update)
             return
+        news = self.relay_watch.read(update) if self.link.relayed else None
+        if news is not None:
+            self._show(news.state)
+            if news.instead:
+                return
         match update:
             case ToolCallReady():
                 # nothing secret reaches the store
@@ -402,6 +400,7 @@ class Call:
         self._show(ran)
         if isinstance(outcome.effect, GradeRecorded):
             self._show(self.lesson.take_grade(outcome.effect.grade["goals_achieved"]))
+        # A call the relay ran is not waited on: its output went to the engine already.
         self.conversation.tool_output(call.call_id, outcome.output)
         await self.link.flush()
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from tutor_cli.realtime import events
+from tutor_cli.realtime.relayed import GRADE_REQUEST
 
 if TYPE_CHECKING:
     from tutor_cli.call.controller import Call
@@ -39,7 +40,10 @@ async def ask_for_the_grade(call: Call) -> None:
     if _wants_grade(call):
         call.notify("asking the tutor for a grade…")
         call.grade_forced = True  # the tutor had not graded yet: the lesson was not over
-        await call.request_reply(tool_choice=events.force_tool("grade_lesson"))
+        if call.link.relayed:  # it may not be told which tool to call: it is asked to
+            await call.request_reply(metadata=GRADE_REQUEST)
+        else:
+            await call.request_reply(tool_choice=events.force_tool("grade_lesson"))
         left = max(0.0, deadline - time.monotonic())
         if not await call.wait_idle(left) or call.summary.grade is None:
             call.notify("no grade arrived in time", "warning")

@@ -8,8 +8,7 @@ through `flush`, in the order it was queued.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from tutor_cli.call.silence import SilenceWatch
 from tutor_cli.realtime.connection import Connection, ConnectionFailed, OnEvent, OnOpen, OnState
@@ -24,16 +23,17 @@ class EngineLink:
         conversation: Conversation,
         *,
         reply_timeout: float,
-        on_silence: Callable[[], Coroutine[Any, Any, None]],
+        on_abandoned: Callable[[float], None],
     ) -> None:
-        """`on_silence` runs when the engine says nothing for `reply_timeout` seconds while it
-        owes a reply."""
+        """When the engine says nothing for `reply_timeout` seconds while it owes a reply, the
+        reply is given up on, and `on_abandoned` told (with the timeout)."""
         self.conversation = conversation
         self.connection: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._sending = asyncio.Lock()
-        self._silence = SilenceWatch(reply_timeout, on_silence)
+        self._on_abandoned = on_abandoned
+        self._silence = SilenceWatch(reply_timeout, self._give_up)
 
     def start(
         self, connection: Connection, on_open: OnOpen, on_event: OnEvent, on_state: OnState
@@ -49,6 +49,11 @@ class EngineLink:
     def connected(self) -> bool:
         """A socket is open right now."""
         return self.connection is not None and self.connection.connected
+
+    @property
+    def relayed(self) -> bool:
+        """The engine is a classroom relay (known once a socket has opened)."""
+        return self.connection is not None and self.connection.relayed
 
     @property
     def over(self) -> bool:
@@ -77,6 +82,12 @@ class EngineLink:
         """The engine completed a reply: drops before this one are forgiven."""
         if self.connection is not None:
             self.connection.mark_working()
+
+    async def _give_up(self) -> None:
+        """The engine stayed silent on a reply: go on without it."""
+        if self.conversation.abandon_reply():
+            self._on_abandoned(self._silence.timeout)
+            await self.flush()
 
     def heard(self) -> None:
         """The engine said something: the wait on its silence starts again."""

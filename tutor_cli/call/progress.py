@@ -39,8 +39,11 @@ class ProgressRow:
         if self._on_failure is not None:
             self._on_failure(self.failure)
 
-    def open(self, summary: CallSummary, *, scripted: bool = False) -> None:
-        """Record the start of the call: a lesson the learner holds, or a `scripted` one."""
+    def open(
+        self, summary: CallSummary, *, scripted: bool = False, user: str | None = None
+    ) -> None:
+        """Record the start of the call: a lesson the learner holds, or a `scripted` one;
+        `user` names the learner a classroom relay holds it for."""
         if self.store is None:
             return
         try:
@@ -51,6 +54,7 @@ class ProgressRow:
                 log_path=str(summary.log_path) if summary.log_path else None,
                 started_at=summary.started_at,
                 kind="scripted" if scripted else "live",
+                user=user,
             )
         except (sqlite3.Error, OSError) as exc:
             self._failed(exc)

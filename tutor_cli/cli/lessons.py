@@ -92,6 +92,20 @@ def progress(
             "your progress by default.",
         ),
     ] = False,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="On a classroom relay's data folder: this learner's sessions.",
+        ),
+    ] = None,
+    all_users: Annotated[
+        bool,
+        typer.Option(
+            "--all-users",
+            help="On a classroom relay's data folder: every learner's sessions, by learner.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
     scenarios: ScenarioDirs = None,
 ) -> None:
@@ -99,11 +113,15 @@ def progress(
     last date; or, given a SCENARIO, its sessions with their logs. Only lessons you held count:
     scripted runs are left out (unless --all), and an attempt you ended early counts as an
     attempt but not in the scores."""
+    from tutor_cli.storage.session_rows import Whose
     from tutor_cli.storage.store import ProgressStore
     from tutor_cli.views.progress import print_progress, print_sessions, progress_rows, session_rows
 
+    if user is not None and all_users:
+        raise BadInput("--user and --all-users: give one of them")
     if scenario_id is not None:
         check_scenario_id(scenario_id)
+    whose = Whose(user, all_users)
     catalogue = Catalogue.load(scenarios or [], asked=scenario_id)
     titles = {entry.id: entry.title for entry in catalogue}
     # Only read: nothing is created before the first lesson, and a home that cannot be
@@ -111,20 +129,31 @@ def progress(
     store = ProgressStore.for_reading()
     rows: list[dict[str, Any]] = []
     hidden = 0  # scripted sessions left out
+    users: list[str] = []
     if store is not None:
         with store:
+            users = store.users()
+            if user is not None and user not in users:
+                known = f" (users: {', '.join(users)})" if users else ""
+                raise BadInput(f"--user: no sessions of {user!r} here{known}")
             if scenario_id is None:
-                rows = progress_rows(store, titles, include_scripted=everything)
+                rows = progress_rows(store, titles, include_scripted=everything, whose=whose)
             else:
-                rows = session_rows(store, scenario_id, include_scripted=everything)
+                rows = session_rows(store, scenario_id, include_scripted=everything, whose=whose)
             if not everything:
-                hidden = store.count_sessions("scripted", scenario_id)
+                hidden = store.count_sessions(
+                    "scripted", scenario_id, user=user, all_users=all_users
+                )
+    elif user is not None:
+        raise BadInput(f"--user: no sessions of {user!r} here")
+    # The teacher's own view of a relay's folder: the learners' sessions are elsewhere.
+    others = len(users) if whose == Whose() else 0
     if scenario_id is None:
-        print_progress(rows, as_json, hidden)
+        print_progress(rows, as_json, hidden, others=others)
         return
     if not rows and scenario_id not in titles:
         catalogue.get(scenario_id)  # unknown, never played: says which ids are near
-    print_sessions(scenario_id, rows, as_json, hidden)
+    print_sessions(scenario_id, rows, as_json, hidden, others=others)
 
 
 def check(

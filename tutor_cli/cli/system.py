@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tutor_cli.cli.options import JsonFlag, ScenarioDirs
-from tutor_cli.errors import BadInput, warn
+from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import check_scenario_id
 
 
@@ -66,8 +67,8 @@ def serve(
         str,
         typer.Option(
             metavar="ADDRESS",
-            help="Address to bind. Anything but loopback exposes the engine, and needs a token "
-            "(or --insecure).",
+            help="Address to bind. Anything but loopback exposes the server, and needs a token "
+            "(a relay: --users) or --insecure.",
         ),
     ] = "127.0.0.1",
     port: Annotated[
@@ -102,7 +103,8 @@ def serve(
     insecure: Annotated[
         bool,
         typer.Option(
-            "--insecure", help="Allow binding beyond loopback without a token (anyone may connect)."
+            "--insecure",
+            help="Allow binding beyond loopback without a token or users (anyone may connect).",
         ),
     ] = False,
     pace: Annotated[
@@ -113,37 +115,113 @@ def serve(
             "(0: as fast as it is made).",
         ),
     ] = 4.0,
+    relay: Annotated[
+        bool,
+        typer.Option(
+            "--relay",
+            help="Run a classroom relay instead: learners connect to it, it holds the API key, "
+            "sets every lesson up itself and keeps the grades.",
+        ),
+    ] = False,
+    upstream: Annotated[
+        str,
+        typer.Option(
+            metavar="ENGINE",
+            help="With --relay: the engine it uses, as 'tutor call --engine' takes it (auto, "
+            "openai, azure, offline, or a ws:// / wss:// URL); its key from the environment.",
+        ),
+    ] = "auto",
+    users: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --relay: the learners and their hashed tokens (TOML). Without it the "
+            "relay is open to anyone who can reach it (loopback only, unless --insecure).",
+        ),
+    ] = None,
+    add_user: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Add a learner to --users FILE and print their token once; nothing is served.",
+        ),
+    ] = None,
+    max_sessions_per_user: Annotated[
+        int,
+        typer.Option(metavar="N", help="With --relay: lessons a learner may have open at once."),
+    ] = 2,
+    max_minutes: Annotated[
+        float,
+        typer.Option(
+            metavar="MINUTES",
+            help="With --relay: a lesson's length; then the grade is asked for and it ends.",
+        ),
+    ] = 60.0,
     scenarios: ScenarioDirs = None,
 ) -> None:
-    """Run the offline engine: a local OpenAI-Realtime-compatible server, until Ctrl+C."""
-    if scenario is not None:
-        check_scenario_id(scenario)
+    """Run the offline engine (a local OpenAI-Realtime-compatible server) or, with --relay, a
+    classroom relay, until Ctrl+C."""
     if not 0 <= port <= 65535:
         raise BadInput(f"--port: {port} is not a port number (0-65535)")
     if pace < 0:
         raise BadInput(f"--pace: {pace:g} must be 0 or more")
+    from tutor_cli.cli import relay as classroom
+
+    if add_user is not None:
+        classroom.add_user(add_user, users)
+        return
+    if relay:
+        if scenario is not None or token:
+            raise BadInput(
+                "--scenario and --token (or TUTOR_SERVE_TOKEN) are the offline engine's: a "
+                "relay's learners name their lesson and have tokens of their own (--users)"
+            )
+        options = classroom.RelayOptions(
+            upstream=upstream,
+            host=host,
+            port=port,
+            users=users,
+            allow_origin=allow_origin or [],
+            max_sessions_per_user=max_sessions_per_user,
+            max_minutes=max_minutes,
+            insecure=insecure,
+            pace=pace,
+            scenario_dirs=scenarios or [],
+        )
+        classroom.serve_relay(options)
+        return
+    if users is not None:
+        raise BadInput("--users needs --relay (or --add-user NAME)")
+    _serve_engine(host, port, scenario, token, allow_origin, insecure, pace, scenarios or [])
+
+
+def _serve_engine(
+    host: str,
+    port: int,
+    scenario: str | None,
+    token: str | None,
+    allow_origin: list[str] | None,
+    insecure: bool,
+    pace: float,
+    scenarios: list[Path],
+) -> None:
+    if scenario is not None:
+        check_scenario_id(scenario)
     import asyncio
 
-    from tutor_cli.engine.server import OfflineEngine, loopback_host, normalise_origin
+    from tutor_cli.engine.access import check_exposure, origins_option
+    from tutor_cli.engine.server import OfflineEngine
 
     token = token or None  # an empty TUTOR_SERVE_TOKEN is no token
     if token is not None and any(ord(c) < 32 or ord(c) == 127 for c in token):
         raise BadInput("--token: contains a control character, which no header can carry")
-    origins = []
-    for origin in allow_origin or []:
-        try:
-            origins.append(normalise_origin(origin))
-        except ValueError as exc:
-            raise BadInput(f"--allow-origin: {exc}") from None
-    if not loopback_host(host) and token is None:
-        if not insecure:
-            raise BadInput(
-                f"--host {host}: reaches beyond this machine; set a token "
-                "(TUTOR_SERVE_TOKEN or --token), or pass --insecure to let anyone connect"
-            )
-        warn(
-            f"listening on {host} without a token (--insecure): anyone who can reach it can use it"
-        )
+    origins = origins_option(allow_origin)
+    check_exposure(
+        host,
+        protected=token is not None,
+        insecure=insecure,
+        remedy="set a token (TUTOR_SERVE_TOKEN or --token)",
+    )
 
     async def run() -> None:
         engine = OfflineEngine(
@@ -151,7 +229,7 @@ def serve(
             port=port,
             scenario=scenario,
             token=token,
-            scenario_dirs=scenarios or [],
+            scenario_dirs=scenarios,
             pace=pace,
             allowed_origins=origins,
         )

@@ -8,20 +8,25 @@ server's default, else the tutor is a generic conversation partner.
 from __future__ import annotations
 
 import contextlib
-import hmac
-import ipaddress
 import json
 import logging
 from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from tutor_cli.engine.access import (
+    bearer_token,
+    normalise_origin,
+    origin_allowed,
+    query_value,
+    token_matches,
+)
 from tutor_cli.engine.protocol import EngineProtocol
 from tutor_cli.engine.responder import Responder, espeak_speech
 from tutor_cli.errors import BadInput
@@ -127,11 +132,11 @@ class OfflineEngine:
         parts = urlsplit(request.path)
         if parts.path.rstrip("/") != PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, f"not found: use {PATH}\n")
-        if not self._origin_allowed(request.headers.get_all("Origin")):
+        if not origin_allowed(request.headers.get_all("Origin"), self.allowed_origins):
             return connection.respond(HTTPStatus.FORBIDDEN, "this web origin is not allowed\n")
         if not self._authorised(request.headers.get_all("Authorization")):
             return connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
-        scenario_id = _query(parts.query, "scenario")
+        scenario_id = query_value(parts.query, "scenario")
         if scenario_id:
             try:
                 self.scenario(scenario_id)
@@ -139,37 +144,18 @@ class OfflineEngine:
                 return connection.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
         return None
 
-    def _origin_allowed(self, origins: list[str]) -> bool:
-        if not origins:
-            return True  # not a browser: the token (if any) is the only check
-        if len(origins) > 1:
-            return False
-        try:
-            origin = normalise_origin(origins[0])
-        except ValueError:
-            return False  # "null" (a sandboxed frame, a local file) or junk: could be anyone
-        return origin in self.allowed_origins or loopback_host(urlsplit(origin).hostname or "")
-
     def _authorised(self, given: list[str]) -> bool:
-        if self.token is None:
-            return True
-        if len(given) != 1:
-            return False
-        # Header values arrive decoded as ASCII with every other byte escaped, and
-        # compare_digest takes only ASCII text: compare the bytes as they were sent.
-        sent = given[0].encode("ascii", "surrogateescape")
-        expected = f"Bearer {self.token}".encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(sent, expected)
+        return self.token is None or token_matches(bearer_token(given), self.token)
 
     async def _connection(self, connection: ServerConnection) -> None:
         query = urlsplit(connection.request.path).query if connection.request else ""
-        scenario_id = _query(query, "scenario") or self.default_scenario
+        scenario_id = query_value(query, "scenario") or self.default_scenario
         scenario = self.scenario(scenario_id) if scenario_id else None
 
         async def send(event: dict[str, Any]) -> None:
             await connection.send(json.dumps(event, ensure_ascii=False))
 
-        protocol = EngineProtocol(scenario, _query(query, "model") or "gpt-realtime")
+        protocol = EngineProtocol(scenario, query_value(query, "model") or "gpt-realtime")
         responder = Responder(protocol, send, espeak_speech, pace=self.pace)
         self.sessions.add(responder)
         try:
@@ -182,46 +168,3 @@ class OfflineEngine:
             self.sessions.discard(responder)
             with contextlib.suppress(ConnectionClosed):
                 await responder.close()
-
-
-def loopback_host(host: str) -> bool:
-    """Whether `host` (an address or `localhost`) names this machine's loopback only;
-    anything else, the all-interfaces address "0.0.0.0" included, reaches the network."""
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # another name: it may resolve to anything
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def normalise_origin(value: str) -> str:
-    """A web origin as browsers send it: `scheme://host[:port]`, lower case, without its
-    scheme's default port. ValueError if `value` is not one (a path, no scheme, "null")."""
-    parts = urlsplit(value.strip())
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"bad port in {value!r}") from None
-    if (
-        scheme not in _DEFAULT_PORTS
-        or not parts.hostname
-        or parts.username is not None
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValueError(f"{value!r} is not an origin like https://host[:port]")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    shown_port = "" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}"
-    return f"{scheme}://{host}{shown_port}"
-
-
-def _query(query: str, name: str) -> str | None:
-    values = parse_qs(query).get(name)
-    return values[0] if values else None

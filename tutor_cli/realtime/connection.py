@@ -19,6 +19,7 @@ from typing import Any
 
 from tutor_cli.lesson.updates import ConnectionState
 from tutor_cli.realtime.endpoint import Endpoint
+from tutor_cli.realtime.relayed import Resumption
 from tutor_cli.storage.eventlog import Direction, EventLogWriter
 from tutor_cli.storage.local_records import ConnectionNote
 from tutor_cli.storage.redact import SplitSecrets
@@ -68,6 +69,7 @@ class Connection:
         self.connect_timeout = connect_timeout
         self.retries = retries
         self.backoff = backoff
+        self.resumption = Resumption()  # the way back, when the engine is a classroom relay
         self._socket: Any = None
         # The websockets exception a send to a closed socket raises; set with the first
         # socket (websockets loads then), looked up here rather than imported per send.
@@ -83,6 +85,11 @@ class Connection:
     def connected(self) -> bool:
         return self._socket is not None
 
+    @property
+    def relayed(self) -> bool:
+        """The engine is a classroom relay: it sets the session up and keeps it over drops."""
+        return self.resumption.relayed
+
     async def send(self, event: dict[str, Any]) -> bool:
         """Send one client event (and log it). Returns False if there is no socket right now:
         the Call re-creates what matters after a reconnect."""
@@ -90,6 +97,7 @@ class Connection:
             self._note("not sent (no connection)", event.get("type"))
             return False
         self._record("client", event)
+        self.resumption.sent(event)
         try:
             await self._socket.send(json.dumps(event, ensure_ascii=False))
         except self._socket_closed:
@@ -120,7 +128,7 @@ class Connection:
 
         return await asyncio.wait_for(
             connect(
-                self.endpoint.url,
+                self.resumption.url(self.endpoint.url),
                 additional_headers=self.endpoint.headers,
                 max_size=MAX_FRAME_BYTES,
                 # No permessage-deflate: most frames are base64 PCM (50 mic frames a second
@@ -141,13 +149,14 @@ class Connection:
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
         ever_connected = False
+        ended = ""  # why the server ended the session, if it said
         while not self._closing:
             if not ever_connected:
                 on_state(ConnectionState("connecting"))
             try:
                 self._socket = await self._open()
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-                reason = _describe(exc)
+                reason = _describe(exc, self.endpoint.key_variable)
                 self._failures += 1
                 if not ever_connected or self._failures > self.retries:
                     on_state(ConnectionState("failed", reason))
@@ -161,6 +170,8 @@ class Connection:
             self._note("connected", self.endpoint.describe())
             code, reason = NORMAL_CLOSE, ""
             try:
+                for event in self.resumption.opened(self._socket.response.headers, reconnect):
+                    await self.send(event)  # a relay never got it: the last socket died with it
                 await on_open(reconnect)
                 async for frame in self._socket:
                     await self._deliver(frame, on_event)
@@ -175,6 +186,7 @@ class Connection:
             self._note("closed", {"code": code, "reason": reason})
             closed = f"closed with {code} {reason}".strip()
             if self._closing or code == NORMAL_CLOSE:
+                ended = reason if code == NORMAL_CLOSE and not self._closing else ""
                 break
             if code not in RECONNECT_CODES:
                 on_state(ConnectionState("failed", closed))
@@ -187,7 +199,8 @@ class Connection:
                 )
             on_state(ConnectionState("reconnecting", closed))
             await asyncio.sleep(self._delay(self._failures))
-        on_state(ConnectionState("closed"))
+        # A server that ends the session normally may say why (a relay's time limit).
+        on_state(ConnectionState("closed", ended or None))
 
     def _delay(self, attempt: int) -> float:
         delay: float = min(8.0, self.backoff * 2 ** (attempt - 1))
@@ -210,6 +223,7 @@ class Connection:
             event = without_lone_surrogates(event)
         if self.secrets is not None:
             event = self.secrets.server_event(event)
+        self.resumption.heard(event)
         self._record("server", event)
         await on_event(event)
 
@@ -236,11 +250,13 @@ def _close_of(exc: Any) -> tuple[int, str]:
     return 1006, "no close frame"
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, key_variable: str | None) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if status is not None:
-        return f"HTTP {status}" + (" (check the API key)" if status in (401, 403) else "")
+        # Named, since a learner on a classroom relay holds a token, not what they call a key.
+        where = f" in {key_variable}" if key_variable else ""
+        return f"HTTP {status}" + (f" (check the key{where})" if status in (401, 403) else "")
     text = str(exc).strip()
     return text or type(exc).__name__

@@ -13,8 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from tutor_cli.lesson.updates import (
     AudioChunk,
@@ -35,69 +34,17 @@ from tutor_cli.lesson.updates import (
     UsageUpdate,
 )
 from tutor_cli.realtime import events, server_events
+from tutor_cli.realtime.conversation_state import (
+    ResponseUnderWay,
+    Resumed,
+    Turn,
+    keep_recent,
+)
 from tutor_cli.realtime.events import BYTES_PER_MS
 from tutor_cli.realtime.pricing import Usage, cost_usd
+from tutor_cli.tools.specs import LEARNER_SIDE_TOOLS
 
 Event = dict[str, Any]
-
-# --- state ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Turn:
-    """A learner or tutor turn, kept to re-create the history on a new socket."""
-
-    role: Literal["user", "assistant"]
-    text: str
-    item_id: str | None = None
-
-
-@dataclass
-class _Response:
-    id: str | None
-    speaking: bool = False
-
-
-IGNORED = frozenset(
-    {
-        "session.created",
-        "conversation.created",
-        "conversation.item.done",
-        "conversation.item.retrieved",
-        "conversation.item.deleted",
-        "input_audio_buffer.committed",
-        "input_audio_buffer.cleared",
-        "input_audio_buffer.timeout_triggered",
-        "conversation.item.input_audio_transcription.delta",
-        "conversation.item.input_audio_transcription.segment",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.content_part.done",
-        "response.output_audio.done",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "rate_limits.updated",
-    }
-)
-
-
-RECENT_ITEMS = 16
-
-
-def _keep_recent(by_item: dict[str, Any]) -> None:
-    """Forget all but the most recent items (dicts keep insertion order)."""
-    while len(by_item) > RECENT_ITEMS:
-        del by_item[next(iter(by_item))]
-
-
-@dataclass(frozen=True)
-class Resumed:
-    """What `resume` queued on a new socket: the re-created history's event ids (so a replay
-    can tell them from new turns) and whether a reply lost with the old socket was asked for
-    again."""
-
-    history_event_ids: tuple[str, ...]
-    reply_requested: bool
 
 
 class Conversation:
@@ -111,10 +58,16 @@ class Conversation:
         self.usage = Usage()
         self._outbox: list[Event] = []
         self._connected = False  # a socket is open and the session is set up on it
-        self._response: _Response | None = None
+        self._response: ResponseUnderWay | None = None
         self._in_flight: Event | None = None  # a response.create sent, not yet answered
         self._queued: list[Event] = []
         self._reply_owed = False  # asked for while no socket could take it: ask on the next
+        # Against a classroom relay (`join_relay`): it keeps the session over a drop, runs the
+        # tools but the learner's own, and asks for the reply after them.
+        self._relayed = False
+        self._held: list[Event] = []  # said while the relay's socket was down: sent on return
+        self._relay_asks = False  # the relay is asking for the next reply itself
+        self._relay_ran = False  # the current response called a tool the relay runs
         self._abandoned: dict[str, None] = {}  # responses given up on: their events are late
         # Per tutor item, only for the last few: the one playing is all a barge-in can cut.
         self._audio_ms: dict[str, float] = {}  # tutor item id -> audio received
@@ -126,8 +79,8 @@ class Conversation:
 
     @property
     def responding(self) -> bool:
-        """A response is in progress or has been asked for."""
-        return self._response is not None or self._in_flight is not None
+        """A response is in progress or has been asked for (by us, or by a relay)."""
+        return self._response is not None or self._in_flight is not None or self._relay_asks
 
     @property
     def awaiting_tools(self) -> bool:
@@ -155,12 +108,35 @@ class Conversation:
         self._outbox.append(events.session_update(session))
         self._connected = True
 
+    def join_relay(self) -> None:
+        """The engine is a classroom relay: it set the session up from the lesson and asks
+        for the tutor's opening itself, so nothing is sent now, and a reply is on its way."""
+        self._relayed = self._connected = True
+        self._relay_asks = True
+
+    def rejoin_relay(self) -> None:
+        """Back on the relay's session after a drop: nothing was lost there, so nothing is
+        re-created; what was said meanwhile goes out, and a reply owed is asked for."""
+        self._connected = True
+        self._outbox.extend(self._held)
+        self._held.clear()
+        owed, self._reply_owed = self._reply_owed, False
+        if owed:
+            self.request_response()
+
+    def _keep(self, event: Event) -> None:
+        """Queue `event`; without a socket, hold it for the relay's session (an engine's new
+        session is given the history instead)."""
+        if self._connected:
+            self._outbox.append(event)
+        elif self._relayed:
+            self._held.append(event)
+
     def send_text(self, text: str) -> LearnerTurn:
         """A typed learner turn: the item, and a reply asked for. Without a socket it is
         kept, and sent with the history when one opens."""
         self.turns.append(Turn("user", text))
-        if self._connected:
-            self._outbox.append(events.user_text(text))
+        self._keep(events.user_text(text))
         self.request_response()
         return LearnerTurn(None, text, "typed")
 
@@ -184,9 +160,13 @@ class Conversation:
                 self._reply_owed = True
             return
         self._pending_outputs.discard(call_id)
-        self._outbox.append(events.function_call_output(call_id, output))
-        if not self._pending_outputs:
+        self._keep(events.function_call_output(call_id, output))
+        if self._pending_outputs:
+            return
+        if not self._relay_ran:
             self.request_response()
+        elif self._response is None:  # the response that called the relay's tool is over
+            self._relay_ran, self._relay_asks = False, True
 
     def interrupt(self, item_id: str | None, played_ms: float, manual_turns: bool) -> None:
         """The learner barged in: tell the server how much of `item_id` was heard.
@@ -227,18 +207,25 @@ class Conversation:
         if not self.responding:
             return False
         response, self._response, self._in_flight = self._response, None, None
+        self._relay_asks = False
         if response is not None and self._connected:
             self._outbox.append(events.response_cancel(response.id))
             if response.id is not None:
                 self._abandoned[response.id] = None
-                _keep_recent(self._abandoned)
+                keep_recent(self._abandoned)
         if self._queued and not self._pending_outputs:
             self._send_create(self._queued.pop(0))
         return True
 
     def connection_lost(self) -> None:
         """The socket is gone: nothing is in progress on the server any more. A reply that
-        was under way, or asked for, is owed, and asked for again by `resume`."""
+        was under way, or asked for, is owed, and asked for again by `resume`. A relay's
+        session is not gone: all is kept for `rejoin_relay`."""
+        if self._relayed:
+            self._held.extend(e for e in self._outbox if e["type"] != "input_audio_buffer.append")
+            self._outbox.clear()
+            self._connected = False
+            return
         self._reply_owed = self._reply_owed or self.busy
         self._connected = False
         self._response = None
@@ -292,7 +279,7 @@ class Conversation:
         handler = _HANDLERS.get(type_)
         if handler is not None:
             return handler(self, event)
-        if type_ in IGNORED:
+        if type_ in server_events.IGNORED:
             return []
         return [UnknownEvent(type_)]
 
@@ -305,7 +292,8 @@ class Conversation:
         if response_id in self._abandoned:
             return []  # late news of a response already given up on
         self._in_flight = None
-        self._response = _Response(response_id)
+        self._relay_asks = False
+        self._response = ResponseUnderWay(response_id)
         return [ResponseState(response_id, "thinking")]
 
     def _speaking(self) -> list[ConversationUpdate]:
@@ -319,7 +307,7 @@ class Conversation:
         if not isinstance(delta, str):
             return []
         self._tutor_text[item_id] = self._tutor_text.get(item_id, "") + delta
-        _keep_recent(self._tutor_text)  # a reply cut off by a lost socket never finishes
+        keep_recent(self._tutor_text)  # a reply cut off by a lost socket never finishes
         return [*self._speaking(), TutorDelta(item_id, delta)]
 
     def _tutor_done(self, event: Event) -> list[ConversationUpdate]:
@@ -338,7 +326,7 @@ class Conversation:
         except (binascii.Error, ValueError, TypeError):
             return [ServerError("bad_audio", f"undecodable audio delta for item {item_id}")]
         self._audio_ms[item_id] = self._audio_ms.get(item_id, 0.0) + len(pcm) / BYTES_PER_MS
-        _keep_recent(self._audio_ms)
+        keep_recent(self._audio_ms)
         return [*self._speaking(), AudioChunk(item_id, pcm)]
 
     def _truncated(self, event: Event) -> list[ConversationUpdate]:
@@ -356,7 +344,7 @@ class Conversation:
         if any(isinstance(p, dict) and p.get("type") == "input_audio" for p in content):
             if item_id is not None:
                 self._speech_items[item_id] = None
-                _keep_recent(self._speech_items)
+                keep_recent(self._speech_items)
             return [LearnerTurn(item_id, None, "speech")]
         return []  # typed turns were announced when they were sent
 
@@ -381,8 +369,12 @@ class Conversation:
             # Arguments are a JSON string; a server that sends the object itself still meant
             # them (the tool checks them as it would any).
             arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
-        self._pending_outputs.add(call_id)
-        return [ToolCallReady(call_id, str(item.get("name") or ""), arguments, item.get("id"))]
+        name = str(item.get("name") or "")
+        if self._relayed and name not in LEARNER_SIDE_TOOLS:
+            self._relay_ran = True  # the relay runs it, answers it and asks for the reply
+        else:
+            self._pending_outputs.add(call_id)
+        return [ToolCallReady(call_id, name, arguments, item.get("id"))]
 
     def _response_done(self, event: Event) -> list[ConversationUpdate]:
         response = event["response"]
@@ -400,7 +392,9 @@ class Conversation:
             return out
         out.insert(0, ResponseState(response_id, "done", response.get("status"), reason))
         self._response = None
-        if self._queued and not self._pending_outputs:
+        if self._relay_ran and not self._pending_outputs:
+            self._relay_ran, self._relay_asks = False, True
+        elif self._queued and not self._pending_outputs:
             self._send_create(self._queued.pop(0))
         return out
 

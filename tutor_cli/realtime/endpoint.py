@@ -20,6 +20,9 @@ from tutor_cli.realtime.pricing import engine_bills
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
 AZURE_PATH = "/openai/v1/realtime"
+# Keys that may be in the environment: never written or shown, whichever engine is used.
+SECRET_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TUTOR_ENGINE_KEY")
+_KEY_VARIABLES = dict(zip(("openai", "azure", "url"), SECRET_VARIABLES, strict=True))
 # The endpoint's scheme, as the OpenAI SDK maps a base URL to its websocket.
 WEBSOCKET_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
 
@@ -43,6 +46,11 @@ class Endpoint:
         """The engine as the learner sees it named (summary, header, progress, logs): openai,
         azure, offline, or a URL's host and port, never its path, query or credentials."""
         return host_and_port(self.url) if self.engine == "url" else self.engine
+
+    @property
+    def key_variable(self) -> str | None:
+        """The environment variable its key comes from (offline needs none)."""
+        return _KEY_VARIABLES.get(self.engine)
 
     @property
     def bills(self) -> bool:

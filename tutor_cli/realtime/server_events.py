@@ -14,6 +14,29 @@ from typing import Any
 
 Event = dict[str, Any]
 
+# Events the Conversation takes in without acting on them (unknown ones it reports).
+IGNORED = frozenset(
+    {
+        "session.created",
+        "conversation.created",
+        "conversation.item.done",
+        "conversation.item.retrieved",
+        "conversation.item.deleted",
+        "input_audio_buffer.committed",
+        "input_audio_buffer.cleared",
+        "input_audio_buffer.timeout_triggered",
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.segment",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.output_audio.done",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "rate_limits.updated",
+    }
+)
+
 # Larger than any real count of tokens or milliseconds, small enough to stay exact as a float.
 MAX_COUNT = 10**12
 

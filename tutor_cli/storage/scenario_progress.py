@@ -36,6 +36,7 @@ class ScenarioProgress:
     last_score: float | None  # the latest score that counts
     last_date: datetime | None
     last_log_path: str | None = None
+    user: str | None = None  # whose sessions (a relay's learner); None: the learner's own
 
 
 def moment(text: Any) -> datetime:
@@ -49,8 +50,10 @@ def moment(text: Any) -> datetime:
     return parsed
 
 
-def scenario_progress(scenario: str, sessions: list[PlayedSession]) -> ScenarioProgress:
-    """The sums for one scenario's sessions (at least one)."""
+def scenario_progress(
+    scenario: str, sessions: list[PlayedSession], user: str | None = None
+) -> ScenarioProgress:
+    """The sums for one scenario's sessions (at least one), of `user` if given."""
     ordered = sorted(sessions, key=lambda s: (s.started_at, s.id))
     scores = [s.score for s in ordered if s.score is not None and s.finished is not False]
     return ScenarioProgress(
@@ -63,11 +66,12 @@ def scenario_progress(scenario: str, sessions: list[PlayedSession]) -> ScenarioP
         last_score=scores[-1] if scores else None,
         last_date=ordered[-1].started_at,
         last_log_path=ordered[-1].log_path,
+        user=user,
     )
 
 
 def by_recency(summaries: list[ScenarioProgress]) -> list[ScenarioProgress]:
-    """The most recently practised first; ties by scenario id."""
-    ordered = sorted(summaries, key=lambda summary: summary.scenario)
+    """The most recently practised first; ties by scenario id, then user."""
+    ordered = sorted(summaries, key=lambda summary: (summary.scenario, summary.user or ""))
     never = datetime.min.replace(tzinfo=UTC)
     return sorted(ordered, key=lambda summary: summary.last_date or never, reverse=True)

@@ -56,6 +56,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE quiz_results ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0
         CHECK (skipped IN (0, 1));
     """,
+    # 3: whose session it was. A classroom relay holds lessons for many learners and keeps
+    # each one's under the name the teacher gave them; NULL is the learner of this store.
+    """
+    ALTER TABLE sessions ADD COLUMN user TEXT;
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

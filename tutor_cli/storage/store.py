@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from tutor_cli.errors import BadInput, warn
-from tutor_cli.storage import database, paths, schema
+from tutor_cli.storage import database, paths, schema, session_rows
 from tutor_cli.storage.database import NotWritable
 from tutor_cli.storage.results import (
     QUIZ_OWN_KEYS,
@@ -39,6 +39,7 @@ from tutor_cli.storage.scenario_progress import (
     moment,
     scenario_progress,
 )
+from tutor_cli.storage.session_rows import Whose
 
 SessionKind = Literal["live", "scripted"]
 SESSION_KINDS: tuple[SessionKind, ...] = ("live", "scripted")
@@ -184,17 +185,19 @@ class ProgressStore:
         log_path: str | None,
         started_at: datetime,
         kind: SessionKind = "live",
+        user: str | None = None,
     ) -> int:
         """Record the start of a call; returns the session id the other methods take.
 
         `kind` is "live" for a lesson the learner held, "scripted" for one driven by a script
-        or by lines given in advance (left out of `progress` unless asked for)."""
+        or by lines given in advance (left out of `progress` unless asked for). `user` names
+        the learner a classroom relay held it for; None is the learner of this store."""
         if kind not in SESSION_KINDS:
             raise ValueError(f"kind must be one of {', '.join(SESSION_KINDS)}, got {kind!r}")
         cursor = self._db.execute(
-            "INSERT INTO sessions (scenario, engine, model, log_path, started_at, kind)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (scenario, engine, model, log_path, _timestamp(started_at), kind),
+            "INSERT INTO sessions (scenario, engine, model, log_path, started_at, kind, user)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (scenario, engine, model, log_path, _timestamp(started_at), kind, user),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -304,15 +307,21 @@ class ProgressStore:
         return stored
 
     def sessions(
-        self, scenario: str | None = None, *, include_scripted: bool = True
+        self,
+        scenario: str | None = None,
+        *,
+        include_scripted: bool = True,
+        user: str | None = None,
+        all_users: bool = False,
     ) -> list[dict[str, Any]]:
-        """Past sessions, newest first, each with its `kind`, whether it was `finished` (None
-        when not known), its `grade` (or None) and `quiz_results`.
+        """Past sessions, newest first, each with its `user` (None: the learner's own),
+        `kind`, whether it was `finished` (None when not known), its `grade` (or None) and
+        `quiz_results`. Only the learner's own unless a `user` or `all_users` is asked for.
 
         Times are ISO-8601 text, as stored; grades and quiz results have the shape `add_grade`
         and `add_quiz_result` returned.
         """
-        where, params = _where(scenario, include_scripted)
+        where, params = session_rows.where(scenario, include_scripted, Whose(user, all_users))
         rows = self._db.execute(
             "SELECT s.*, g.graded_at, g.score, g.goals_achieved, g.errors, g.feedback,"
             " g.next_steps FROM sessions s LEFT JOIN grades g ON g.session_id = s.id"
@@ -325,66 +334,38 @@ class ProgressStore:
             f" {where} ORDER BY q.recorded_at, q.id",
             params,
         ):
-            quizzes.setdefault(quiz["session_id"], []).append(
-                {
-                    **json.loads(quiz["details"]),
-                    "session_id": quiz["session_id"],
-                    "recorded_at": quiz["recorded_at"],
-                    "questions": quiz["questions"],
-                    "correct": quiz["correct"],
-                    "score": quiz["score"],
-                    "answers": json.loads(quiz["answers"]),
-                    "skipped": bool(quiz["skipped"]),
-                }
-            )
-        return [
-            {
-                "id": row["id"],
-                "scenario": row["scenario"],
-                "engine": row["engine"],
-                "model": row["model"],
-                "log_path": row["log_path"],
-                "started_at": row["started_at"],
-                "ended_at": row["ended_at"],
-                "usage": None if row["usage"] is None else json.loads(row["usage"]),
-                "cost_usd": row["cost_usd"],
-                "kind": row["kind"],
-                "finished": None if row["finished"] is None else bool(row["finished"]),
-                "grade": None
-                if row["graded_at"] is None
-                else {
-                    "session_id": row["id"],
-                    "graded_at": row["graded_at"],
-                    "score": row["score"],
-                    "goals_achieved": json.loads(row["goals_achieved"]),
-                    "errors": json.loads(row["errors"]),
-                    "feedback": row["feedback"],
-                    "next_steps": json.loads(row["next_steps"]),
-                },
-                "quiz_results": quizzes.get(row["id"], []),
-            }
-            for row in rows
-        ]
+            quizzes.setdefault(quiz["session_id"], []).append(session_rows.quiz_row(quiz))
+        return [session_rows.session_row(row, quizzes.get(row["id"], [])) for row in rows]
 
-    def count_sessions(self, kind: SessionKind, scenario: str | None = None) -> int:
-        """How many sessions of `kind` there are (of `scenario`, if given)."""
-        where, params = _where(scenario, include_scripted=True)
+    def count_sessions(
+        self,
+        kind: SessionKind,
+        scenario: str | None = None,
+        *,
+        user: str | None = None,
+        all_users: bool = False,
+    ) -> int:
+        """How many sessions of `kind` there are (of `scenario`, if given; whose as for
+        `sessions`)."""
+        where, params = session_rows.where(scenario, True, Whose(user, all_users))
         clause = f"{where} AND s.kind = ?" if where else "WHERE s.kind = ?"
         query = f"SELECT count(*) FROM sessions s {clause}"
         (number,) = self._db.execute(query, (*params, kind)).fetchone()
         return int(number)
 
-    def progress(self, *, include_scripted: bool = False) -> list[ScenarioProgress]:
-        """One row per scenario practised, the most recently practised first (see
-        `scenario_progress` for what counts). Scripted sessions are left out unless
-        `include_scripted`."""
+    def progress(
+        self, *, include_scripted: bool = False, user: str | None = None, all_users: bool = False
+    ) -> list[ScenarioProgress]:
+        """One row per scenario practised (per user and scenario, with `all_users`), the most
+        recently practised first (see `scenario_progress` for what counts). Scripted sessions
+        are left out unless `include_scripted`; whose, as for `sessions`."""
         # Added up in Python rather than in SQL so that a row with an unreadable time
         # (hand-edited, damaged) is left out, with a warning, instead of failing the whole table.
-        where, params = _where(None, include_scripted)
-        played: dict[str, list[PlayedSession]] = {}
+        where, params = session_rows.where(None, include_scripted, Whose(user, all_users))
+        played: dict[tuple[str | None, str], list[PlayedSession]] = {}
         unreadable: list[int] = []
         for row in self._db.execute(
-            "SELECT s.id, s.scenario, s.started_at, s.finished, s.log_path, g.score"
+            "SELECT s.id, s.user, s.scenario, s.started_at, s.finished, s.log_path, g.score"
             f" FROM sessions s LEFT JOIN grades g ON g.session_id = s.id {where}",
             params,
         ):
@@ -394,7 +375,7 @@ class ProgressStore:
                 unreadable.append(row["id"])
                 continue
             finished = None if row["finished"] is None else bool(row["finished"])
-            played.setdefault(row["scenario"], []).append(
+            played.setdefault((row["user"], row["scenario"]), []).append(
                 PlayedSession(row["id"], started, row["score"], finished, row["log_path"])
             )
         if unreadable:
@@ -404,7 +385,14 @@ class ProgressStore:
                 f"{self.path}: {len(unreadable)} session{'s' if many else ''} with an unreadable "
                 f"start time left out (id {ids})"
             )
-        return by_recency([scenario_progress(name, rows) for name, rows in played.items()])
+        return by_recency(
+            [scenario_progress(name, rows, user) for (user, name), rows in played.items()]
+        )
+
+    def users(self) -> list[str]:
+        """The users with sessions in this store (a relay's learners), in order."""
+        query = "SELECT DISTINCT user FROM sessions WHERE user IS NOT NULL ORDER BY user"
+        return [row[0] for row in self._db.execute(query)]
 
     def close(self) -> None:
         """Close the database; closing twice is harmless."""
@@ -420,14 +408,3 @@ class ProgressStore:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _where(scenario: str | None, include_scripted: bool) -> tuple[str, tuple[str, ...]]:
-    """The WHERE clause (over sessions `s`) and its parameters for a scenario and kinds."""
-    clauses, params = [], []
-    if scenario is not None:
-        clauses.append("s.scenario = ?")
-        params.append(scenario)
-    if not include_scripted:
-        clauses.append("s.kind = 'live'")
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)

@@ -87,3 +87,7 @@ TRIGGER_QUIZ: dict[str, Any] = {
 TOOL_SPECS: dict[str, dict[str, Any]] = {
     spec["name"]: spec for spec in (GRADE_LESSON, TRIGGER_QUIZ)
 }
+
+# Tools that need the learner's screen: a classroom relay runs every other tool itself and hands
+# these to the learner's client, whose answer it takes once.
+LEARNER_SIDE_TOOLS = frozenset({TRIGGER_QUIZ["name"]})

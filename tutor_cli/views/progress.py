@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from tutor_cli.storage.session_rows import Whose
 from tutor_cli.storage.store import ProgressStore
 from tutor_cli.views.numbers import count, count_of
 from tutor_cli.views.results import quiz_text
@@ -20,19 +21,26 @@ _RAW_CONTROL = re.compile(r"[\x7f-\x9f]")
 NO_PROGRESS = (
     "No progress yet: start a lesson with `tutor call SCENARIO` (`tutor list` shows them)."
 )
+OWN = Whose()  # the learner's own sessions
 SESSIONS_HINT = "One scenario's sessions and their logs: tutor progress SCENARIO"
 
 
 def progress_rows(
-    store: ProgressStore, titles: dict[str, str], *, include_scripted: bool = False
+    store: ProgressStore,
+    titles: dict[str, str],
+    *,
+    include_scripted: bool = False,
+    whose: Whose = OWN,
 ) -> list[dict[str, Any]]:
-    """One JSON-ready row per scenario practised; `titles` maps scenario ids to titles.
+    """One JSON-ready row per scenario practised (per learner and scenario, with a `user`
+    field, for everyone's); `titles` maps scenario ids to titles.
 
     A scenario no longer in the catalogue is shown under its id. Scripted sessions are left
     out unless `include_scripted`.
     """
     return [
         {
+            **({"user": entry.user} if whose.everyone else {}),
             "scenario": entry.scenario,
             "title": titles.get(entry.scenario, entry.scenario),
             "attempts": entry.attempts,
@@ -44,7 +52,9 @@ def progress_rows(
             "last_date": entry.last_date.isoformat() if entry.last_date else None,
             "last_log_path": entry.last_log_path,
         }
-        for entry in store.progress(include_scripted=include_scripted)
+        for entry in store.progress(
+            include_scripted=include_scripted, user=whose.user, all_users=whose.everyone
+        )
     ]
 
 
@@ -55,11 +65,13 @@ def _quiz_brief(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def session_rows(
-    store: ProgressStore, scenario: str, *, include_scripted: bool = False
+    store: ProgressStore, scenario: str, *, include_scripted: bool = False, whose: Whose = OWN
 ) -> list[dict[str, Any]]:
-    """One JSON-ready row per session of `scenario`, newest first, with its log's path."""
+    """One JSON-ready row per session of `scenario`, newest first, with its log's path (and,
+    for everyone's, its `user`)."""
     return [
         {
+            **({"user": session["user"]} if whose.everyone else {}),
             "id": session["id"],
             "started_at": session["started_at"],
             "ended_at": session["ended_at"],
@@ -71,7 +83,12 @@ def session_rows(
             "quiz": _quiz_brief(session["quiz_results"][-1] if session["quiz_results"] else None),
             "log_path": session["log_path"],
         }
-        for session in store.sessions(scenario, include_scripted=include_scripted)
+        for session in store.sessions(
+            scenario,
+            include_scripted=include_scripted,
+            user=whose.user,
+            all_users=whose.everyone,
+        )
     ]
 
 
@@ -93,9 +110,12 @@ def _print_json(rows: list[dict[str, Any]]) -> None:
     print(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
-def print_progress(rows: list[dict[str, Any]], as_json: bool, hidden: int = 0) -> None:
+def print_progress(
+    rows: list[dict[str, Any]], as_json: bool, hidden: int = 0, *, others: int = 0
+) -> None:
     """Print `progress_rows` output: JSON, a table, or one line saying how to begin; `hidden`
-    scripted sessions left out are said to be, so they are not thought lost."""
+    scripted sessions left out are said to be, so they are not thought lost, and so are the
+    sessions of `others` learners a classroom relay kept here."""
     if as_json:
         _print_json(rows)
         return
@@ -103,19 +123,30 @@ def print_progress(rows: list[dict[str, Any]], as_json: bool, hidden: int = 0) -
         print(NO_PROGRESS)
     else:
         _print_table(rows)
-    _say_hidden(hidden)
+    _say_hidden(hidden, others)
 
 
-def _say_hidden(hidden: int) -> None:
+def _say_hidden(hidden: int, others: int = 0) -> None:
     if hidden:
         verb = "is" if hidden == 1 else "are"
         print(f"{count_of(hidden, 'scripted session')} {verb} left out: --all shows them.")
+    if others:
+        verb = "has" if others == 1 else "have"
+        print(
+            f"{count_of(others, 'learner')} {verb} sessions here: "
+            "--user NAME or --all-users shows them."
+        )
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    headers = ("scenario", "title", "attempts", "unfinished", "best", "avg", "last", "last date")
+    users = "user" in rows[0]
+    headers = (
+        *(("user",) if users else ()),
+        *("scenario", "title", "attempts", "unfinished", "best", "avg", "last", "last date"),
+    )
     cells = [
         (
+            *((row["user"] or "-",) if users else ()),
             row["scenario"],
             row["title"],
             count(row["attempts"]),
@@ -127,7 +158,9 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         )
         for row in rows
     ]
-    print(format_table(headers, cells, right_aligned=(2, 3, 4, 5, 6), shrink=1))
+    shift = 1 if users else 0
+    numbers = tuple(column + shift for column in (2, 3, 4, 5, 6))
+    print(format_table(headers, cells, right_aligned=numbers, shrink=1 + shift))
     print(f"\n{SESSIONS_HINT}")
 
 
@@ -139,7 +172,7 @@ def result_text(finished: bool | None, score: float | None) -> str:
 
 
 def print_sessions(
-    scenario: str, rows: list[dict[str, Any]], as_json: bool, hidden: int = 0
+    scenario: str, rows: list[dict[str, Any]], as_json: bool, hidden: int = 0, *, others: int = 0
 ) -> None:
     """Print `session_rows` output: JSON, or a table whose log paths are whole (a long one
     wraps rather than being cut, so it can be copied into `tutor replay`); `hidden` scripted
@@ -149,13 +182,20 @@ def print_sessions(
         return
     if not rows:
         print(f"No sessions of {scenario} yet: start one with `tutor call {scenario}`.")
-        _say_hidden(hidden)
+        _say_hidden(hidden, others)
         return
     kinds = any(row["kind"] != "live" for row in rows)
-    headers = ("started", *(("kind",) if kinds else ()), "engine", "result", "quiz", "log")
+    users = "user" in rows[0]
+    headers = (
+        "started",
+        *(("user",) if users else ()),
+        *(("kind",) if kinds else ()),
+        *("engine", "result", "quiz", "log"),
+    )
     cells = [
         (
             _local_minute(row["started_at"]),
+            *((row["user"] or "-",) if users else ()),
             *((row["kind"],) if kinds else ()),
             row["engine"],
             result_text(row["finished"], row["score"]),
@@ -166,4 +206,4 @@ def print_sessions(
     ]
     print(format_table(headers, cells))
     print("\nPlay one back with: tutor replay LOG")
-    _say_hidden(hidden)
+    _say_hidden(hidden, others)

@@ -1,0 +1,1 @@
+"""The classroom relay: `tutor serve --relay`."""
