@@ -36,6 +36,8 @@ def test_a_headless_call_leaves_its_summary_with_the_replay_command(tutor_home: 
     assert f"replay  tutor replay {shlex.quote(str(log))}" in summary
     assert re.search(r"tokens  \d{1,3}(,\d{3})* in, \d+ out\n", summary)  # offline: no cost
     assert "$" not in summary
+    before = result.stdout.split("── lesson summary ──")[0]
+    assert "lesson ended at step 2 of 6" in before and "lesson complete" not in before
 
 
 def test_scripted_runs_are_left_out_of_progress_unless_all(tutor_home: Path) -> None:

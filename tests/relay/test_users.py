@@ -58,6 +58,8 @@ def test_a_name_that_is_not_a_simple_word_is_refused(tmp_path: Path, name: str) 
         ("[users]\n", "users"),
         ("user = 3\n", "user"),
         ("[[user]\n", "invalid TOML"),
+        ("user = " + "[" * 100_000, "nested too deeply"),
+        (b"user = '\xff'\n", "not UTF-8"),
         (
             f"[[user]]\nname = 'ana'\ntoken_sha256 = '{'a' * 64}'\n"
             f"[[user]]\nname = 'ana'\ntoken_sha256 = '{'b' * 64}'\n",
@@ -71,10 +73,10 @@ def test_a_name_that_is_not_a_simple_word_is_refused(tmp_path: Path, name: str) 
     ],
 )
 def test_a_bad_users_file_is_one_line_naming_the_field(
-    tmp_path: Path, text: str, field: str
+    tmp_path: Path, text: str | bytes, field: str
 ) -> None:
     users = tmp_path / "users.toml"
-    users.write_text(text)
+    users.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(BadInput) as caught:
         UserBook.load(users)
     message = str(caught.value)

@@ -132,3 +132,21 @@ def test_no_audio_is_one_line_and_the_mic_keys_say_why() -> None:
             await app.close_call()
 
     asyncio.run(main())
+
+
+def test_a_lesson_graded_before_its_last_step_says_where_it_ended() -> None:
+    async def main() -> None:
+        app = CallApp(taxi(), OFFLINE)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
+            screen = app.call_screen
+            early = LessonProgress((Goal("Greet", True),), "Accept the price.", 4, 6, True)
+            screen.show(early)
+            await pilot.pause(0.3)
+            assert "lesson ended at step 4 of 6 — ctrl+q for your summary" in objective(app)
+            assert "complete" not in objective(app)
+            status = screen.query_one(StatusBar).render_status().plain
+            assert "lesson ended" in status and "complete" not in status
+            await app.close_call()
+
+    asyncio.run(main())

@@ -28,6 +28,11 @@ def loopback_host(host: str) -> bool:
         return False  # another name: it may resolve to anything
 
 
+def host_and_port(host: str, port: int) -> str:
+    """`host:port` as a URL names it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def check_exposure(host: str, *, protected: bool, insecure: bool, remedy: str) -> None:
     """The bind policy: an address that reaches beyond this machine needs protection (a token,
     a users file); without it, BadInput saying `remedy`, unless `insecure`, which is warned

@@ -22,6 +22,7 @@ from websockets.http11 import Request, Response
 
 from tutor_cli.engine.access import (
     bearer_token,
+    host_and_port,
     normalise_origin,
     origin_allowed,
     query_value,
@@ -78,15 +79,12 @@ class OfflineEngine:
     @property
     def url(self) -> str:
         """The websocket URL clients connect to."""
-        return f"ws://{self._display_host()}:{self.port}{PATH}"
+        return f"ws://{host_and_port(self.host, self.port)}{PATH}"
 
     @property
     def sdk_base_url(self) -> str:
         """What the OpenAI SDK takes as `base_url`."""
-        return f"http://{self._display_host()}:{self.port}/v1"
-
-    def _display_host(self) -> str:
-        return f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host_and_port(self.host, self.port)}/v1"
 
     async def start(self) -> None:
         """Bind and start accepting connections (port 0 picks a free port)."""

@@ -18,13 +18,13 @@ An answers file is TOML, a table per step id with lists of answers by kind:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.judgement import Verdict, judge
 from tutor_cli.lesson.scenario import Scenario
+from tutor_cli.toml_files import read_toml
 
 AGREEMENT = 0.95
 ACCEPTED_KINDS = frozenset({"accept"})
@@ -97,14 +97,7 @@ def model_answer_problems(scenario: Scenario) -> list[str]:
 
 def load_answers(path: Path, scenario: Scenario) -> Answers:
     """An answers file, checked against the scenario's steps; problems are one line each."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read: {exc}") from None
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise BadInput(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path)
     steps = {step.id for step in scenario.steps}
     answers: Answers = {}
     for step_id, kinds in data.items():

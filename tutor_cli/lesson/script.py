@@ -26,6 +26,7 @@ from typing import Any
 
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import SCENARIO_ID
+from tutor_cli.toml_files import read_toml
 from tutor_cli.tools.specs import TOOL_SPECS
 
 
@@ -84,18 +85,7 @@ def _expectation(path: Path, where: str, value: Any) -> Expectation:
 
 def load_script(path: Path) -> Script:
     """Read and check a script; any problem is one `BadInput` line naming the key."""
-    import tomllib  # here: every headless call imports this module, few read a script
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{path}: invalid TOML: {exc}") from None
-    except RecursionError:  # tomllib parses arrays and inline tables recursively
-        raise BadInput(f"{path}: invalid TOML: nested too deeply") from None
+    data = read_toml(path)
     _keys(path, "", data, {"scenario", "timeout_s", "turns", "end"})
     scenario = data.get("scenario")
     if scenario is not None and (

@@ -235,6 +235,14 @@ class LessonProgress:
     steps: int
     complete: bool = False
 
+    @property
+    def ending(self) -> str:
+        """How a graded lesson ended: complete only if every step was reached (the learner may
+        end early, and the tutor grades then too)."""
+        if self.objective is None:
+            return "lesson complete"
+        return f"lesson ended at step {self.step} of {self.steps}"
+
 
 @dataclass(frozen=True)
 class Notice:

@@ -44,7 +44,7 @@ def json_response(
 
 def without_answer_key(scenario: Scenario) -> dict[str, Any]:
     """A scenario as a learner may see it."""
-    data: dict[str, Any] = scenario.model_dump(mode="json")
+    data = scenario.as_json()
     for step in data["steps"]:
         for field in ANSWER_KEY:
             step.pop(field, None)

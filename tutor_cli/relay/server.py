@@ -32,7 +32,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from tutor_cli.engine.access import bearer_token, origin_allowed, query_value
+from tutor_cli.engine.access import bearer_token, host_and_port, origin_allowed, query_value
 from tutor_cli.engine.server import OfflineEngine
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import Catalogue
@@ -114,17 +114,12 @@ class Relay:
     @property
     def url(self) -> str:
         """The websocket URL learners connect to (add `?scenario=ID`)."""
-        return f"ws://{self._host_and_port}/ws"
+        return f"ws://{host_and_port(self.host, self.port)}/ws"
 
     @property
     def sdk_base_url(self) -> str:
         """What the OpenAI SDK takes as `base_url` (it adds `/realtime`)."""
-        return f"http://{self._host_and_port}/v1"
-
-    @property
-    def _host_and_port(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"http://{host_and_port(self.host, self.port)}/v1"
 
     async def start(self) -> None:
         """Open the progress store and the offline engine (if it is the upstream), bind and

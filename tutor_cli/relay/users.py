@@ -19,13 +19,13 @@ import hmac
 import os
 import re
 import secrets
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tutor_cli.errors import BadInput
+from tutor_cli.toml_files import read_toml
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 HASH = re.compile(r"[0-9a-f]{64}")
@@ -75,23 +75,12 @@ class UserBook:
     @classmethod
     def load(cls, path: Path) -> UserBook:
         """Read `path`; BadInput, one line naming the file and field, for anything wrong."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BadInput(
-                f"{path}: no such file (make one with: tutor serve --add-user NAME --users {path})"
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise BadInput(f"{path}: cannot read: {why}") from None
-        return cls.parse(path, text)
+        missing = f"no such file (make one with: tutor serve --add-user NAME --users {path})"
+        return cls.of(path, read_toml(path, missing=missing))
 
     @classmethod
-    def parse(cls, path: Path, text: str) -> UserBook:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{path}: invalid TOML: {exc}") from None
+    def of(cls, path: Path, data: dict[str, Any]) -> UserBook:
+        """The users in `data`, the table read from `path`."""
         for key in data:
             if key != "user":
                 raise BadInput(f"{path}: field '{key}': unknown (the file holds [[user]] tables)")
@@ -139,8 +128,8 @@ def add_user(path: Path, name: str) -> str:
         )
     existing = ""
     if path.exists():
-        existing = path.read_text(encoding="utf-8") if path.is_file() else ""
-        book = UserBook.parse(path, existing)
+        book = UserBook.load(path)  # checked whole before anything is added to it
+        existing = path.read_text(encoding="utf-8")
         if any(user.name == name for user in book):
             raise BadInput(f"{path}: {name!r} is already a user")
     token = secrets.token_urlsafe(32)

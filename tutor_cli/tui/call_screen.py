@@ -374,9 +374,10 @@ class CallScreen(LessonScreen):
         self.query_one(GoalsPanel).show_progress(update)
         self.query_one(ObjectiveLine).show_progress(update)
         if update.complete and not self.lesson_complete:
-            self._turn("lesson complete")
+            ending = "lesson complete" if update.objective is None else "lesson ended"
+            self._turn(ending)
             self.lesson_complete = True
-            self.query_one(SayInput).placeholder = DONE_TIP
+            self.query_one(SayInput).placeholder = f"{ending} — {DONE_TIP}"
 
     def _tool_ran(self, update: ToolRan) -> None:
         self.transcript.tool(update)

@@ -18,7 +18,7 @@ from tutor_cli.lesson.updates import LessonProgress
 from tutor_cli.views.literal import printable
 
 QUIZ_TIP = 'type "quiz" for a quiz'
-DONE_TIP = "lesson complete — ctrl+q for your summary"
+DONE_TIP = "ctrl+q for your summary"
 
 
 def opening(scenario: Scenario) -> LessonProgress:
@@ -77,7 +77,9 @@ class ObjectiveLine(Static):
         met = sum(goal.met for goal in progress.goals)
         goals = f"goals {met}/{len(progress.goals)}"
         if progress.complete:
-            return Text.assemble(("✓ ", "bold green"), (DONE_TIP, "bold"), f" · {goals}")
+            return Text.assemble(
+                ("✓ ", "bold green"), (f"{progress.ending} — {DONE_TIP}", "bold"), f" · {goals}"
+            )
         if progress.objective is None:
             return Text.assemble(
                 ("all steps done", "bold"), " — the tutor is wrapping up", f" · {goals}"

@@ -27,6 +27,7 @@ TURN_STYLES = {
     "listening": "green",
     "your turn": "green",
     "lesson complete": "bold green",
+    "lesson ended": "bold",
     "learner speaking": "yellow",
     "tutor thinking": "magenta",
     "tutor speaking": "cyan",

@@ -166,7 +166,7 @@ class ConsoleView:
                 self._line(_t("  ✓ goal met: ", "green"), _t(goal.text))
         if update.complete and not self._complete:
             self._complete = True
-            self._line(_t("  lesson complete", "green"))
+            self._line(_t(f"  {update.ending}", "green"))
 
     def _line(self, *parts: Text) -> None:
         self._close_stream()
