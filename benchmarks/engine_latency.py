@@ -16,14 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
+from terminal import ROOT, listening
 from websockets.asyncio.client import ClientConnection, connect
 
 from tutor_cli.lesson.scenario import load_scenario
@@ -31,7 +28,6 @@ from tutor_cli.lesson.session_config import session_config
 from tutor_cli.realtime import events
 
 SCENARIO = "a1_taxi_bogota"
-ROOT = Path(__file__).resolve().parent.parent
 TYPE_AT_START = re.compile(r'"type": "([^"]+)"')
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")  # where the engine cuts a reply into sentences
 
@@ -134,16 +130,8 @@ async def main() -> None:
     parser.add_argument("--max-sessions", type=int, default=120)
     parser.add_argument("--long", type=int, default=50, help="sessions for the fairness test")
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tutor_cli", "serve", "--port", "0", "--pace", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        # A token in the environment would shut this benchmark's own clients out.
-        env={k: v for k, v in os.environ.items() if k != "TUTOR_SERVE_TOKEN"},
-    )
+    server, url = listening(["-m", "tutor_cli", "serve", "--port", "0", "--pace", "0"], "offline")
     try:
-        url = server.stdout.readline().split()[-1]  # "offline engine listening on ws://…"
         latencies = await turn_latency(url, args.turns)
         print(f"first audio delta after response.create, {len(latencies)} turns:")
         print(f"  median {statistics.median(latencies) * 1000:6.1f} ms   (target < 50 ms)")

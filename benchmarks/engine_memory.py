@@ -19,10 +19,9 @@ import asyncio
 import base64
 import json
 import subprocess
-import sys
 import time
-from pathlib import Path
 
+from terminal import ROOT, listening
 from websockets.asyncio.client import ClientConnection, connect
 
 from tutor_cli.lesson.scenario import load_scenario
@@ -31,7 +30,6 @@ from tutor_cli.realtime import events
 from tutor_cli.realtime.events import BYTES_PER_MS
 
 SCENARIO = "a1_taxi_bogota"
-ROOT = Path(__file__).resolve().parent.parent
 FRAME_MS = 20
 SENTENCE = "Muy bien, sumercé, vamos despacio por la carrera séptima hasta el centro. "
 
@@ -109,15 +107,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tutor_cli", "serve", "--port", "0", "--pace", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    server, url = listening(["-m", "tutor_cli", "serve", "--port", "0", "--pace", "0"], "offline")
     try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split()[-1]  # "offline engine listening on ws://…"
         await measure(url, server.pid, args.minutes)
     finally:
         server.terminate()

@@ -27,13 +27,12 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+from terminal import ROOT, cpu_seconds, listening
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -43,36 +42,10 @@ from tutor_cli.lesson.session_config import session_config
 from tutor_cli.realtime import events
 
 SCENARIO = "a1_taxi_bogota"
-ROOT = Path(__file__).resolve().parent.parent
 TAXI = load_scenario(ROOT / "scenarios" / f"{SCENARIO}.json")
 EVENT_ID = re.compile(r'"event_id": "([^"]+)"')
 TYPE = re.compile(r'"type": "([^"]+)"')
 Times = dict[tuple[str, str], float]  # (engine session, event_id) -> perf_counter()
-
-
-def start(args: list[str], home: str, prefix: str) -> tuple[subprocess.Popen[str], str]:
-    """`python ARGS` in a child process, and the URL its first line names."""
-    env = {**os.environ, "TUTOR_HOME": home}
-    env.pop("OPENAI_API_KEY", None)
-    child = subprocess.Popen(
-        [sys.executable, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    assert line.startswith(prefix), line
-    return child, line.split()[-1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid`, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def session_id(frame: str | bytes) -> str:
@@ -157,13 +130,15 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(home: str, learners: int, turns: int, pace: float) -> None:
     engine_args = ["-m", "tutor_cli", "serve", "--port", "0", "--pace", f"{pace:g}"]
-    engine, engine_url = start(engine_args, home, "offline")
+    engine, engine_url = listening(engine_args, "offline", {**os.environ, "TUTOR_HOME": home})
     tap = Tap(engine_url)
     relay = None
     try:
         async with serve(tap.handle, "127.0.0.1", 0, max_size=None) as server:
             tap_url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/realtime"
-            relay, relay_url = start([__file__, "--as-relay", tap_url], home, "relay")
+            relay, relay_url = listening(
+                [__file__, "--as-relay", tap_url], "relay", {**os.environ, "TUTOR_HOME": home}
+            )
             direct = await hops(tap_url, tap, learners, turns, direct=True)
             cpu_before, started = cpu_seconds(relay.pid), time.perf_counter()
             relayed = await hops(relay_url, tap, learners, turns, direct=False)

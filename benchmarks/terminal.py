@@ -51,6 +51,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def listening(
+    args: list[str], prefix: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`python ARGS` in a child process (a server), and the URL its first line names; that
+    line must start with `prefix` ("offline engine listening on ws://…")."""
+    environment = dict(os.environ if env is None else env)
+    # Keys or tokens in the caller's environment would shut the benchmark's own clients out.
+    for name in ("OPENAI_API_KEY", "TUTOR_SERVE_TOKEN"):
+        environment.pop(name, None)
+    child = subprocess.Popen(
+        [sys.executable, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line.startswith(prefix):
+        child.kill()
+        raise RuntimeError(f"{' '.join(args)}: said {line!r}, not {prefix!r}…")
+    return child, line.split()[-1]
+
+
 class Terminal:
     """A program in a pseudo-terminal of a fixed size; what it writes is read and kept (the
     last 64 KiB), so it never blocks on a full terminal."""
