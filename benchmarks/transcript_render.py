@@ -24,7 +24,7 @@ import argparse
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -48,24 +48,17 @@ class Feedable(Protocol):
     def learner_typed(self, text: str) -> None: ...
 
 
-class NaiveTranscript(VerticalScroll):
-    """The whole transcript in one Static, rebuilt and re-rendered on every delta."""
+class RedrawnTurns:
+    """The turns as a list, every one drawn again (`redraw`) after each change: the
+    bookkeeping the two whole-transcript peers share."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, **widget: Any) -> None:
+        super().__init__(**widget)  # the widget this is mixed into
         self.turns: list[tuple[str, str]] = []
         self.open: dict[str, int] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Static("", markup=False)
-
-    def _render_all(self) -> None:
-        text = Text()
-        for speaker, words in self.turns:
-            text.append(f"{speaker}  ", style="bold cyan" if speaker == "Jairo" else "bold green")
-            text.append(words + "\n")
-        self.query_one(Static).update(text)
-        self.scroll_end(animate=False)
+    def redraw(self) -> None:
+        raise NotImplementedError
 
     def add_delta(self, item_id: str, text: str) -> None:
         if item_id not in self.open:
@@ -73,18 +66,33 @@ class NaiveTranscript(VerticalScroll):
             self.turns.append(("Jairo", ""))
         index = self.open[item_id]
         self.turns[index] = ("Jairo", self.turns[index][1] + text)
-        self._render_all()
+        self.redraw()
 
     def tutor_final(self, item_id: str, text: str) -> None:
         if item_id in self.open:
             self.turns[self.open.pop(item_id)] = ("Jairo", text)
         else:
             self.turns.append(("Jairo", text))
-        self._render_all()
+        self.redraw()
 
     def learner_typed(self, text: str) -> None:
         self.turns.append(("You", text))
-        self._render_all()
+        self.redraw()
+
+
+class NaiveTranscript(RedrawnTurns, VerticalScroll):
+    """The whole transcript in one Static, rebuilt and re-rendered on every delta."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", markup=False)
+
+    def redraw(self) -> None:
+        text = Text()
+        for speaker, words in self.turns:
+            text.append(f"{speaker}  ", style="bold cyan" if speaker == "Jairo" else "bold green")
+            text.append(words + "\n")
+        self.query_one(Static).update(text)
+        self.scroll_end(animate=False)
 
 
 class StaticPerTurn(VerticalScroll):
@@ -122,38 +130,17 @@ class StaticPerTurn(VerticalScroll):
         self.scroll_end(animate=False)
 
 
-class RichLogRewrite(RichLog):
+class RichLogRewrite(RedrawnTurns, RichLog):
     """A RichLog cleared and written again, every turn, on every delta."""
 
     def __init__(self) -> None:
         super().__init__(wrap=True, markup=False, auto_scroll=True)
-        self.turns: list[tuple[str, str]] = []
-        self.open: dict[str, int] = {}
 
-    def _rewrite(self) -> None:
+    def redraw(self) -> None:
         self.clear()
         for speaker, words in self.turns:
             style = "bold cyan" if speaker == "Jairo" else "bold green"
             self.write(Text.assemble((f"{speaker}  ", style), words))
-
-    def add_delta(self, item_id: str, text: str) -> None:
-        if item_id not in self.open:
-            self.open[item_id] = len(self.turns)
-            self.turns.append(("Jairo", ""))
-        index = self.open[item_id]
-        self.turns[index] = ("Jairo", self.turns[index][1] + text)
-        self._rewrite()
-
-    def tutor_final(self, item_id: str, text: str) -> None:
-        if item_id in self.open:
-            self.turns[self.open.pop(item_id)] = ("Jairo", text)
-        else:
-            self.turns.append(("Jairo", text))
-        self._rewrite()
-
-    def learner_typed(self, text: str) -> None:
-        self.turns.append(("You", text))
-        self._rewrite()
 
 
 class Host(App[None]):
@@ -182,12 +169,9 @@ def preload(widget: Widget, turns: list[tuple[str, str]]) -> None:
         widget.mount_all(
             Static(widget._turn(speaker, words), markup=False) for speaker, words in turns
         )
-    elif isinstance(widget, RichLogRewrite | NaiveTranscript):
+    elif isinstance(widget, RedrawnTurns):
         widget.turns = list(turns)
-        if isinstance(widget, RichLogRewrite):
-            widget._rewrite()
-        else:
-            widget._render_all()
+        widget.redraw()
 
 
 async def measure(
