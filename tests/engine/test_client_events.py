@@ -61,6 +61,29 @@ def test_a_fault_in_a_handler_becomes_a_server_error(monkeypatch: pytest.MonkeyP
     assert_still_answering(protocol)  # and no response was left active
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type": "response.cancel", "event_id": "a\ud800"}',  # as a str, not escaped
+        '{"type": "response.cancel", "event_id": "\u00e9\udfff"}',
+        '{"type": "response.cancel", "event_id": "\\uD800"}',  # escaped, capitals
+    ],
+)
+def test_a_lone_surrogate_written_any_way_is_refused(frame: str) -> None:
+    protocol = lesson()
+    (error,) = only_events(feed(protocol, frame))
+    assert (error["error"]["code"], error["error"]["param"]) == ("invalid_value", "event_id")
+    assert_still_answering(protocol)
+
+
+def test_an_escaped_backslash_before_u_is_not_a_surrogate() -> None:
+    protocol = lesson()
+    frame = '{"type": "response.cancel", "event_id": "C:\\\\udder"}'
+    assert json.loads(frame)["event_id"] == "C:\\udder"
+    (reply_event,) = only_events(feed(protocol, frame))
+    assert reply_event["error"]["code"] != "invalid_value"
+
+
 def test_an_append_over_15_mib_is_refused() -> None:
     protocol = lesson()
     audio = base64.b64encode(bytes(15 * 2**20 + 3)).decode("ascii")

@@ -17,7 +17,7 @@ from tests.engine.protocol_harness import (
     respond,
     stream,
 )
-from tutor_cli.engine.input_audio import MAX_BUFFER_MS
+from tutor_cli.engine.input_audio import MAX_BUFFER_MS, InputAudio
 from tutor_cli.engine.protocol import Cancel, EngineProtocol, Output, Respond, Transcribe
 from tutor_cli.engine.tts import Synthesizer
 from tutor_cli.realtime import events
@@ -240,3 +240,18 @@ def test_manual_turns_keep_the_newest_minutes_only() -> None:
     (job,) = [o for o in feed(protocol, events.input_audio_commit()) if isinstance(o, Transcribe)]
     assert len(job.pcm) == MAX_BUFFER_MS * BYTES_PER_MS
     assert protocol.retained_audio_bytes == 0
+
+
+def test_the_detector_is_kept_while_its_settings_are_and_replaced_when_they_change() -> None:
+    buffer = InputAudio()
+    vad = {"type": "server_vad", "threshold": 0.5}
+    first = buffer.detector(vad)
+    assert first is not None
+    assert buffer.detector(dict(vad)) is first  # equal settings, another dict
+    assert buffer.detector({**vad, "create_response": False}) is first  # same parameters
+    assert buffer.detector({}) is None
+    again = buffer.detector(vad)
+    assert again is not None and again is not first  # a turn in progress was forgotten
+    vad["threshold"] = 0.9  # settings changed in place are still seen
+    changed = buffer.detector(vad)
+    assert changed is not again and changed is not None and changed.threshold == 0.9

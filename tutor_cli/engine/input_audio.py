@@ -35,6 +35,7 @@ class InputAudio:
         self._start = 0  # the position of the buffer's first byte
         self._detector: TurnDetector | None = None
         self._parameters: DetectorParameters | None = None
+        self._settings: dict[str, Any] | None = None  # the turn detection last asked for
         self._turn_starts: deque[int] = deque()  # positions of detected turns not yet taken
 
     def __len__(self) -> int:
@@ -48,6 +49,9 @@ class InputAudio:
     def detector(self, turn_detection: dict[str, Any]) -> TurnDetector | None:
         """The detector these settings ask for (None: manual turns). It is kept while they do
         not change, so a turn in progress survives a `session.update` about something else."""
+        if turn_detection == self._settings:
+            return self._detector  # asked again by each of 50 appends a second
+        self._settings = dict(turn_detection)
         if not turn_detection:
             self._detector = self._parameters = None
             self._turn_starts.clear()
