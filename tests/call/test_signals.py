@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,44 @@ def test_the_call_screen_told_to_end_grades_closes_and_leaves(tmp_path: Path, si
         # Once the screen is gone, the summary is left in the terminal with the replay command.
         after = shown.rsplit(b"\x1b[?1049l", 1)[-1].decode(errors="replace")
         assert "lesson summary" in after and f"tutor replay {row['log_path']}" in after
+
+
+@pytest.mark.slow
+def test_the_call_screen_whose_terminal_closed_ends_and_exits(tmp_path: Path) -> None:
+    """A terminal window closed under a voice call: the terminal is gone (writes fail, reads
+    end), the shell sends SIGHUP then SIGCONT. The call grades, closes and exits; it neither
+    hangs on output nobody can read nor spins on input that has ended."""
+    home = tmp_path / "home"
+    quiet = tmp_path / "quiet.wav"
+    with wave.open(str(quiet), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(24000)
+        out.writeframes(bytes(48000))
+    args = ["call", "a1_taxi_bogota", "--mic-file", str(quiet)]
+    args += ["--speaker-file", str(tmp_path / "speaker.wav")]
+    process, master = started_in_a_terminal(args, home, screen=True)
+    try:
+
+        def replied() -> bool:
+            drain(master)
+            return opening_replied(home)
+
+        wait_for(replied, "the opening")
+    finally:
+        os.close(master)  # the window is gone
+    try:
+        process.send_signal(signal.SIGHUP)
+        process.send_signal(signal.SIGCONT)
+        process.wait(timeout=HANG)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    records, row = call_closed(home)
+    assert isinstance(records[-1], dict) and records[-1]["type"] == "tutor.call_ended"
+    assert row["ended_at"] is not None and row["kind"] == "live"
 
 
 def test_learner_input_that_is_not_utf8_is_replaced_and_said(tmp_path: Path) -> None:

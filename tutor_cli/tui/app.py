@@ -27,6 +27,7 @@ from tutor_cli.tui.quiz import QuizScreen
 from tutor_cli.tui.replay_screen import ReplayScreen
 from tutor_cli.tui.screens import SummaryScreen
 from tutor_cli.tui.status import clock_text
+from tutor_cli.tui.terminal import driver_class
 
 
 class CallApp(App[int]):
@@ -50,7 +51,7 @@ class CallApp(App[int]):
         clock: Clock = time.monotonic,
         autostart: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=driver_class())
         self.scenario = scenario
         self.settings = settings
         if call is None:
@@ -155,7 +156,7 @@ class ReplayApp(App[int]):
         real_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Raises `BadInput` at once for a log with nothing to replay or a start past its end."""
-        super().__init__()
+        super().__init__(driver_class=driver_class())
         info = peek_info(log)
         duration = log_duration(log)
         if duration is not None and start_at > duration:
