@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request
 
 from tests.call.fake_engine import Collect
+from tests.clock import FakeClock
 from tests.conftest import SCENARIOS
 from tutor_cli.audio import mic as mic_module
 from tutor_cli.audio.mic import WavMic
@@ -57,21 +58,6 @@ def test_base64_size_counts_without_decoding(size: int) -> None:
     assert base64_size(input_audio_append(bytes(size))["audio"]) == size
 
 
-class FakeClock:
-    """time.monotonic and asyncio.sleep for WavMic: sleeping moves the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += max(0.0, seconds)
-
-
 def test_a_fast_mic_file_is_followed_by_silence_in_real_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,11 +67,11 @@ def test_a_fast_mic_file_is_followed_by_silence_in_real_time(
         wav.setsampwidth(2)
         wav.setframerate(24000)
         wav.writeframes(b"\x10\x00" * 12000)  # 0.5 s: 25 frames
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     fake_time = SimpleNamespace(monotonic=clock.monotonic, perf_counter=time.perf_counter)
     monkeypatch.setattr(mic_module, "time", fake_time)
     monkeypatch.setattr(
-        mic_module, "asyncio", SimpleNamespace(sleep=clock.sleep, Event=asyncio.Event)
+        mic_module, "asyncio", SimpleNamespace(sleep=clock.asleep, Event=asyncio.Event)
     )
 
     async def first(count: int) -> list[Any]:

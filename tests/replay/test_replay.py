@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.cli_runner import tutor
+from tests.clock import FakeClock
 from tests.conftest import REPO, SCENARIOS
 from tutor_cli.cli import main
 from tutor_cli.cli.replay import parse_offset
@@ -461,19 +462,6 @@ def typed(t: float, text: str) -> tuple[float, str, Any]:
     return (t, "client", {"type": "conversation.item.create", "item": item})
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 class Watcher:
     """A view that keeps what it was shown, with the offsets."""
 
@@ -514,7 +502,7 @@ def test_speed_and_from_pace_the_replay_and_keep_the_state(tmp_path: Path) -> No
 
     instant = FakeClock()
     Replay(log, Watcher(instant), instant=True, clock=instant).run()
-    assert instant.sleeps == []
+    assert instant.slept == []
 
 
 def test_from_is_shown_in_the_transcript_only_after_the_offset(

@@ -37,13 +37,3 @@ def drawn(widget: Widget) -> str:
     return "\n".join(
         strip.text.rstrip() for strip in widget.render_lines(Region(0, 0, width, height))
     )
-
-
-class FakeClock:
-    """A clock the test moves by hand, so times on screen are the same on every run."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi, until
+from tests.clock import FakeClock
+from tests.tui.helpers import OFFLINE, drawn, taxi, until
 from tutor_cli.lesson.tracker import LessonTracker
 from tutor_cli.lesson.updates import AudioMode, MicLevel
 from tutor_cli.realtime.events import input_audio_append

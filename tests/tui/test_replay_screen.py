@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.tui.helpers import FakeClock, drawn, until
+from tests.clock import FakeClock
+from tests.tui.helpers import drawn, until
 from tutor_cli.tui.app import ReplayApp
 from tutor_cli.tui.event_pane import EventPane
 from tutor_cli.tui.replay_screen import ReplayScreen

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.tui.helpers import OFFLINE, FakeClock, taxi
+from tests.clock import FakeClock
+from tests.tui.helpers import OFFLINE, taxi
 from tutor_cli.lesson.updates import (
     CallSummary,
     ConnectionState,

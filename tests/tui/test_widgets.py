@@ -10,7 +10,8 @@ from dataclasses import replace
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from tests.tui.helpers import OFFLINE, FakeClock, drawn, taxi
+from tests.clock import FakeClock
+from tests.tui.helpers import OFFLINE, drawn, taxi
 from tutor_cli.lesson.updates import (
     AudioMode,
     ConnectionState,
