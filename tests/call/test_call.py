@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.call.fake_engine import Collect
@@ -205,6 +206,28 @@ async def run_call(
     return ended.summary, ended.view
 
 
+async def forward(
+    client: ServerConnection,
+    engine: ClientConnection,
+    down: Coroutine[Any, Any, None] | None = None,
+) -> None:
+    """Pass frames both ways until either side ends: the client's up to the engine, and the
+    engine's down to the client (or through `down`, which does that its own way)."""
+
+    async def plain_down() -> None:
+        async for frame in engine:
+            await client.send(frame)
+
+    async def up() -> None:
+        async for frame in client:
+            await engine.send(frame)
+
+    tasks = [asyncio.create_task(down or plain_down()), asyncio.create_task(up())]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+
+
 class DroppingProxy:
     """Forwards to the offline engine, and drops the first client socket abnormally in the
     middle of its second reply."""
@@ -230,14 +253,7 @@ class DroppingProxy:
                         return
                     await client.send(frame)
 
-            async def up() -> None:
-                async for frame in client:
-                    await engine.send(frame)
-
-            tasks = [asyncio.create_task(down()), asyncio.create_task(up())]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                task.cancel()
+            await forward(client, engine, down())
 
 
 def test_reconnect_restores_history_and_gets_the_lost_reply(tutor_home: Path) -> None:
@@ -290,19 +306,7 @@ class RecordingProxy:
         assert client.request is not None
         self.requests.append((client.request.path, dict(client.request.headers)))
         async with connect(self.upstream + "?scenario=a1_taxi_bogota", max_size=None) as engine:
-
-            async def down() -> None:
-                async for frame in engine:
-                    await client.send(frame)
-
-            async def up() -> None:
-                async for frame in client:
-                    await engine.send(frame)
-
-            tasks = [asyncio.create_task(down()), asyncio.create_task(up())]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                task.cancel()
+            await forward(client, engine)
 
 
 def test_azure_holds_a_lesson_on_the_ga_path_of_a_local_stand_in(tutor_home: Path) -> None:
