@@ -15,7 +15,10 @@ median of the per-pair ratios is printed with its target:
 
 Every child gets a bytecode cache of its own (`terminal.PYCACHE`), written during the warm-up
 runs whatever PYTHONDONTWRITEBYTECODE says, so what is measured is a start with warm caches,
-as a learner's second run is. Each command has a TUTOR_HOME of its own, kept across its runs.
+as a learner's second run is. Each command has a TUTOR_HOME of its own, kept across its runs,
+and each home first sees one whole lesson run to its end, as a learner's home has: a child
+stopped at its first line is killed, and a killed process writes no scenario cache, so
+without that every measured run would check its scenario afresh.
 Linux only (pseudo-terminals).
 
     uv run python benchmarks/startup.py [--runs 21]
@@ -153,6 +156,8 @@ def main() -> None:
                 4.0,
             ),
         ]
+        for name in ("say", "screen"):  # a learner's earlier lesson, run to its end
+            until_exit([*tutor, *SAY], home_env(name))
         engine = running_engine(home_env("engine"))
         url = f"ws://127.0.0.1:{engine.port}/v1/realtime"
         checks.insert(

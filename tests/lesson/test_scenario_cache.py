@@ -25,9 +25,10 @@ else:
 """
 
 
-def load(path: Path) -> dict:
+def load(path: Path, then: str = "") -> dict:
+    """The scenario at `path`, loaded in a fresh process that then runs `then`."""
     result = subprocess.run(
-        [sys.executable, "-c", LOAD, str(path)],
+        [sys.executable, "-c", LOAD + then, str(path)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -78,3 +79,13 @@ def test_nothing_is_kept_without_a_home(tutor_home: Path, tmp_path: Path) -> Non
     path = copy_scenario("a1_taxi_bogota", tmp_path)
     assert load(path)["pydantic"]
     assert not tutor_home.exists()  # the cache never creates the home
+
+
+def test_kept_when_the_home_is_made_after_the_check(tutor_home: Path, tmp_path: Path) -> None:
+    """A learner's first call checks its scenario before anything has made the home; the call
+    makes it (the store, the log) before it exits, and the check is kept then."""
+    path = copy_scenario("a1_taxi_bogota", tmp_path)
+    make_home = "\nfrom tutor_cli.storage.paths import tutor_home\ntutor_home().mkdir()\n"
+    assert load(path, then=make_home)["pydantic"]
+    assert len(entries(tutor_home)) == 1
+    assert not load(path)["pydantic"]

@@ -197,21 +197,20 @@ def _from_cache(key: str) -> Scenario | None:
 
 def _remember(key: str, data: dict[str, Any]) -> None:
     """Keep checked data for the next call, when this process exits: by then the command's
-    own files are written, so a cache never takes the room a lesson needed on a full disk.
-    Only in a home that exists already (nothing is created for it); a home that cannot be
-    written only costs the next call the check again."""
-    from tutor_cli.storage.paths import tutor_home
-
-    if not tutor_home().is_dir():
-        return
+    own files are written, so a cache never takes the room a lesson needed on a full disk."""
     if not _pending:
         atexit.register(_write_pending)
     _pending[_cache_dir() / f"{key}.json"] = data
 
 
 def _write_pending() -> None:
-    from tutor_cli.storage.paths import ensure_private_dir
+    """Only into a home that exists by now (a first call makes it after its check; nothing is
+    created for a cache); a home that cannot be written only costs the next call the check."""
+    from tutor_cli.storage.paths import ensure_private_dir, tutor_home
 
+    if not tutor_home().is_dir():
+        _pending.clear()
+        return
     for target, data in _pending.items():
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         try:
