@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 
 PORTAUDIO_FIX = (
@@ -34,7 +34,7 @@ def portaudio() -> Any:
     return sounddevice
 
 
-@dataclass(frozen=True)
+@datatype
 class Device:
     index: int
     name: str

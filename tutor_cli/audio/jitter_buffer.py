@@ -16,17 +16,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from tutor_cli.audio.pcm import rms
+from tutor_cli.datatypes import datatype
 from tutor_cli.realtime.events import SAMPLES_PER_MS
 
 FADE_MS = 10
 
 
-@dataclass(frozen=True)
+@datatype
 class Interruption:
     """What a barge-in cut: the item that was playing and how much of it was heard."""
 

@@ -3,9 +3,10 @@ offer them without loading PortAudio or numpy)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from tutor_cli.datatypes import datatype
 
 
 class EchoGateMode(StrEnum):
@@ -16,7 +17,7 @@ class EchoGateMode(StrEnum):
     off = "off"
 
 
-@dataclass(frozen=True)
+@datatype
 class VoiceSettings:
     mic_file: Path | None = None
     speaker_file: Path | None = None

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 
 if TYPE_CHECKING:
     from tutor_cli.realtime.endpoint import Endpoint
 
 
-@dataclass(frozen=True)
+@datatype
 class Finding:
     name: str
     ok: bool

@@ -5,13 +5,12 @@ it shows its own reconnects, rather than as an engine error and a settings chang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.updates import ConnectionState, ConversationUpdate, ServerError, SessionReady
 from tutor_cli.realtime.relayed import UPSTREAM_RECONNECTING
 
 
-@dataclass(frozen=True)
+@datatype
 class RelayNews:
     """The link state an update means, and whether it means nothing more."""
 

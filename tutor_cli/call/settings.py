@@ -3,14 +3,15 @@ import: the command line and the call screen build one before anything heavy loa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from tutor_cli.audio.settings import VoiceSettings
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.session_options import SessionOptions
 
 
-@dataclass(frozen=True)
+@datatype
 class CallSettings:
     engine: str = "auto"
     model: str | None = None

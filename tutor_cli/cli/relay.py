@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.views.literal import printable
 from tutor_cli.views.numbers import count_of
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tutor_cli.relay.users import UserBook
 
 
-@dataclass(frozen=True)
+@datatype
 class RelayOptions:
     """What `tutor serve --relay` was given."""
 

@@ -20,13 +20,14 @@ import copy
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from tutor_cli.datatypes import datatype
 
 Facts = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@datatype
 class Percentage:
     """A value on a 0-100 scale, such as a score: rescaled to the range a schema declares
     (a score out of 1 or out of 10), so it means the same there."""

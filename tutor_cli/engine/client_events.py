@@ -15,8 +15,10 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from tutor_cli.datatypes import datatype
 
 Event = dict[str, Any]
 
@@ -170,7 +172,7 @@ class AnyJson(Shape):
         return "any value"
 
 
-@dataclass(frozen=True)
+@datatype
 class Whole(Shape):
     """An integer from `low` to `high`."""
 
@@ -188,7 +190,7 @@ class Whole(Shape):
             raise _out_of_range(path, value, self.low, self.high)
 
 
-@dataclass(frozen=True)
+@datatype
 class Number(Shape):
     """A finite number from `low` to `high`."""
 
@@ -214,7 +216,7 @@ def _out_of_range(path: str, value: Any, low: float, high: float) -> ClientError
     )
 
 
-@dataclass(frozen=True)
+@datatype
 class OneOf(Shape):
     """One of a few values (string or integer literals)."""
 
@@ -236,7 +238,7 @@ class OneOf(Shape):
             )
 
 
-@dataclass(frozen=True)
+@datatype
 class Nullable(Shape):
     """null, or what `shape` takes."""
 
@@ -256,7 +258,7 @@ class Nullable(Shape):
             self.shape.check(value, path)
 
 
-@dataclass(frozen=True)
+@datatype
 class ListOf(Shape):
     """An array of `item`s, at most `most` of them."""
 
@@ -278,7 +280,7 @@ class ListOf(Shape):
             self.item.check(item, f"{path}[{index}]")
 
 
-@dataclass(frozen=True)
+@datatype
 class MapOf(Shape):
     """An object whose every value is a `value` (metadata, headers)."""
 
@@ -295,7 +297,7 @@ class MapOf(Shape):
             self.value.check(item, f"{path}.{key}")
 
 
-@dataclass(frozen=True)
+@datatype
 class Record(Shape):
     """An object with these fields; unknown fields pass, as they do for the SDK's types."""
 
@@ -319,7 +321,7 @@ class Record(Shape):
                 )
 
 
-@dataclass(frozen=True)
+@datatype
 class Variants(Shape):
     """An object whose `tag` field says which record it is (`default` when absent or null)."""
 
@@ -348,7 +350,7 @@ class Variants(Shape):
         self.records[tag].check(value, path)
 
 
-@dataclass(frozen=True)
+@datatype
 class Either(Shape):
     """One of several shapes, told apart by the value's JSON type."""
 

@@ -10,16 +10,16 @@ allows.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.billing import audio_tokens, text_tokens
 from tutor_cli.engine.client_events import ClientError, Event
 from tutor_cli.realtime.events import BYTES_PER_MS
 from tutor_cli.realtime.pricing import Usage
 
 
-@dataclass(eq=False)
+@datatype(frozen=False, eq=False)
 class SpokenAudio:
     """How much audio a tutor item has had sent: deltas add to it, a truncation shortens it
     (and ends it: nothing more of a truncated item is sent)."""
@@ -28,7 +28,7 @@ class SpokenAudio:
     truncated: bool = False
 
 
-@dataclass(eq=False)
+@datatype(frozen=False, eq=False)
 class _Entry:
     item: Event  # as the API shows it, less its `object` tag
     input_audio_ms: int = 0  # the learner's audio it holds, billed as input

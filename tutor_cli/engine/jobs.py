@@ -4,27 +4,26 @@ responder carries its outputs out strictly in order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.client_events import Event
 from tutor_cli.engine.streaming import Response
 
 
-@dataclass(frozen=True)
+@datatype
 class Respond:
     """Job: stream this response."""
 
     response: Response
 
 
-@dataclass(frozen=True)
+@datatype
 class Cancel:
     """Job: stop this response; carry out nothing later until its `response.done` is out."""
 
     response: Response
 
 
-@dataclass(frozen=True)
+@datatype
 class Transcribe:
     """Job: recognise the learner's speech (24 kHz PCM16), then call `transcribed`."""
 

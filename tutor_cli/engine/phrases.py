@@ -7,10 +7,10 @@ Languages without a table fall back to English.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tutor_cli.datatypes import datatype
 
 
-@dataclass(frozen=True)
+@datatype
 class Phrases:
     praise: tuple[str, ...]
     not_quite: str  # an explicit correction (immediate style)

@@ -33,9 +33,9 @@ import binascii
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, assert_never
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.arguments import declared_tools
 from tutor_cli.engine.client_events import ClientError, Event, parse_frame
 from tutor_cli.engine.client_shapes import check_client_event
@@ -62,7 +62,7 @@ MAX_APPEND_BYTES = 15 * 2**20
 log = logging.getLogger("tutor.engine")
 
 
-@dataclass
+@datatype(frozen=False)
 class _Transcription:
     item: Event
     audio_bytes: int

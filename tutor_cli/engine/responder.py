@@ -16,9 +16,9 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import assert_never
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.client_events import Event
 from tutor_cli.engine.jobs import Cancel, Output, Respond, Transcribe
 from tutor_cli.engine.protocol import EngineProtocol
@@ -47,7 +47,7 @@ def espeak_speech(text: str, language: str, speed: float) -> AsyncGenerator[byte
     return Synthesizer().stream(text, language, speed)
 
 
-@dataclass
+@datatype(frozen=False)
 class _Stream:
     task: asyncio.Task[None]
     cancelled: asyncio.Event  # set by a cancel, so a paced wait ends at once

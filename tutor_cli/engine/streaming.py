@@ -13,9 +13,10 @@ import copy
 import itertools
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Literal
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.billing import audio_tokens, text_tokens
 from tutor_cli.engine.client_events import Event
 from tutor_cli.engine.items import ConversationItems, SpokenAudio, public
@@ -30,7 +31,7 @@ ARGUMENTS_DELTA_CHARS = 64
 CancelReason = Literal["turn_detected", "client_cancelled"]
 
 
-@dataclass(eq=False)
+@datatype(frozen=False, eq=False)
 class Response:
     """A response, from its creation to its `response.done`."""
 
@@ -53,7 +54,7 @@ class Response:
         return not (self.cancel_reason or self.failed)
 
 
-@dataclass(eq=False)
+@datatype(frozen=False, eq=False)
 class Message:
     """A tutor message a response is streaming: spoken (audio and its transcript) or text."""
 

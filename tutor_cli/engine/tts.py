@@ -21,12 +21,12 @@ import queue
 import re
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
-from dataclasses import dataclass
 
 import espeakng_loader
 import numpy as np
 import soxr
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.realtime.events import RATE
 
 _NORMAL_WPM = 175  # espeak-ng's default rate
@@ -220,7 +220,7 @@ def _library() -> _Espeak:
         return _espeak
 
 
-@dataclass(frozen=True)
+@datatype
 class Piece:
     """Part of an utterance spoken in one turn of the voice."""
 

@@ -6,10 +6,10 @@ soxr and webrtcvad: a text-only session never needs them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tutor_cli.datatypes import datatype
 
 
-@dataclass(frozen=True)
+@datatype
 class SpeechStarted:
     """The learner started speaking.
 
@@ -21,7 +21,7 @@ class SpeechStarted:
     audio_start_ms: int
 
 
-@dataclass(frozen=True)
+@datatype
 class SpeechStopped:
     """The learner stopped: `audio_end_ms` is where the silence that ended the turn was complete,
     so it includes `silence_duration_ms`, as the SDK documents (the audio the item holds ends

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import re2
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.arguments import Percentage, plain, shaped_arguments
 from tutor_cli.engine.phrases import feedback_for, language_name, phrases_for
 from tutor_cli.lesson.correction import fitted, kind_of_miss
@@ -29,14 +30,14 @@ from tutor_cli.lesson.tracker import PASSED, Attempt, LessonTracker, asks_for_qu
 from tutor_cli.tools.outcomes import QuizAnswered, read_outcome
 
 
-@dataclass(frozen=True)
+@datatype
 class Say:
     """Speak (or write) this text."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@datatype
 class CallTool:
     """Call a tool with these arguments."""
 
@@ -47,7 +48,7 @@ class CallTool:
 Move = Say | CallTool
 
 
-@dataclass
+@datatype(frozen=False)
 class Cue:
     """What happened since the tutor last replied, and what this response allows."""
 

@@ -13,11 +13,11 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput, warn
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def check_scenario_id(scenario_id: str) -> str:
     return scenario_id
 
 
-@dataclass(frozen=True)
+@datatype
 class Entry:
     """One scenario in the catalogue, as `tutor list` shows it."""
 
@@ -76,7 +76,7 @@ class Entry:
     builtin: bool
 
 
-@dataclass(frozen=True)
+@datatype
 class Unreadable:
     """A user's scenario file left out of the catalogue: `problem` is the one line that names
     the file and says why. Asking for its id gives that line as the error."""

@@ -18,9 +18,10 @@ An answers file is TOML, a table per step id with lists of answers by kind:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.judgement import Verdict, judge
 from tutor_cli.lesson.scenario import Scenario
@@ -34,7 +35,7 @@ KINDS = ACCEPTED_KINDS | ALWAYS_REFUSED | {"reject"}
 Answers = dict[str, dict[str, list[str]]]  # step id -> kind -> answers
 
 
-@dataclass(frozen=True)
+@datatype
 class Judged:
     """One labelled answer and how the scenario judged it."""
 
@@ -52,7 +53,7 @@ class Judged:
         return self.verdict.met == self.wanted
 
 
-@dataclass
+@datatype(frozen=False)
 class CheckReport:
     """What `check` found for one scenario."""
 

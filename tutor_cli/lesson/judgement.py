@@ -14,9 +14,9 @@ words per language, enough to say "In Spanish, please" to "I want to go to the a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.folding import fold
 from tutor_cli.lesson.patterns import found
 from tutor_cli.lesson.scenario import Scenario, Step
@@ -59,7 +59,7 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
+@datatype
 class Verdict:
     """How a turn measured up to a step, and the first reason it fell short."""
 

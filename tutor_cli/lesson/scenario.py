@@ -20,10 +20,11 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import read_bytes, read_json_text
 
@@ -44,7 +45,7 @@ class _Frozen:
         return type(self)(**{**vars(self), **(update or {})})
 
 
-@dataclass(frozen=True)
+@datatype
 class Persona(_Frozen):
     """Who the tutor plays."""
 
@@ -54,7 +55,7 @@ class Persona(_Frozen):
     voice: Voice = "marin"
 
 
-@dataclass(frozen=True)
+@datatype
 class Slot(_Frozen):
     """What the learner chooses at a step (a destination, a country, a dish): the words the
     tutor recognises, so a correction can keep the learner's choice.
@@ -66,7 +67,7 @@ class Slot(_Frozen):
     words: dict[str, str]
 
 
-@dataclass(frozen=True, kw_only=True)  # fields in the file's order, defaults or not
+@datatype(kw_only=True)  # fields in the file's order, defaults or not
 class Step(_Frozen):
     """One stage of the role-play: what the tutor says, and what the learner must achieve.
 
@@ -93,14 +94,14 @@ class Step(_Frozen):
         return cls(**{**data, "slot": Slot(**slot) if slot else None})
 
 
-@dataclass(frozen=True)
+@datatype
 class VocabularyItem(_Frozen):
     term: str
     meaning: str
     example: str
 
 
-@dataclass(frozen=True)
+@datatype
 class TurnDetection(_Frozen):
     """How the server decides the learner has finished speaking."""
 
@@ -111,7 +112,7 @@ class TurnDetection(_Frozen):
     eagerness: Literal["low", "medium", "high", "auto"] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)  # fields in the file's order, defaults or not
+@datatype(kw_only=True)  # fields in the file's order, defaults or not
 class Scenario(_Frozen):
     """A role-play lesson."""
 

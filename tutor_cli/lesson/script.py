@@ -19,30 +19,31 @@ import math
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.catalogue import SCENARIO_ID
 from tutor_cli.toml_files import read_toml
 from tutor_cli.tools.specs import TOOL_SPECS
 
 
-@dataclass(frozen=True)
+@datatype
 class Expectation:
     reply: re.Pattern[str] | None = None
     tool: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype
 class ScriptTurn:
     say: str
     expect: Expectation = Expectation()
 
 
-@dataclass(frozen=True)
+@datatype
 class Script:
     path: Path
     scenario: str | None
@@ -132,7 +133,7 @@ def load_script(path: Path) -> Script:
     )
 
 
-@dataclass
+@datatype(frozen=False)
 class Check:
     """One expectation and how it went."""
 
@@ -141,7 +142,7 @@ class Check:
     detail: str
 
 
-@dataclass
+@datatype(frozen=False)
 class Report:
     script: Path
     checks: list[Check] = field(default_factory=list)

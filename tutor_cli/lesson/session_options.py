@@ -3,9 +3,10 @@ Light on purpose: the command line offers them before anything else loads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+
+from tutor_cli.datatypes import datatype
 
 DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 
@@ -18,7 +19,7 @@ class NoiseReduction(StrEnum):
     off = "off"
 
 
-@dataclass(frozen=True)
+@datatype
 class SessionOptions:
     """Choices made on the command line that shape the session, over the scenario's defaults."""
 

@@ -15,9 +15,10 @@ moves on as missed. A request for a quiz is not an attempt at the step.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.folding import fold
 from tutor_cli.lesson.judgement import Verdict, judge
 from tutor_cli.lesson.scenario import Scenario, Step
@@ -38,7 +39,7 @@ def asks_for_quiz(text: str) -> bool:
     return re.search(QUIZ_REQUEST, fold(text)) is not None
 
 
-@dataclass
+@datatype(frozen=False)
 class StepRecord:
     """What the learner said at one step, and how the step ended (None while it is open)."""
 
@@ -46,7 +47,7 @@ class StepRecord:
     outcome: Outcome | None = None
 
 
-@dataclass(frozen=True)
+@datatype
 class Attempt:
     """What one learner turn did at a step: its verdict (None when it could not be checked),
     the step's number of tries so far, and whether the lesson moved on to the next step."""

@@ -10,11 +10,12 @@ Nothing here does I/O or imports a device, a socket or the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.folding import fold
 from tutor_cli.realtime.pricing import Usage
 from tutor_cli.tools.outcomes import GradeRecorded, QuizAnswered, ToolEffect, ToolOutcome
@@ -25,19 +26,19 @@ if TYPE_CHECKING:
 # --- from the conversation (server events, and the learner's typed turns) ------------------
 
 
-@dataclass(frozen=True)
+@datatype
 class TutorDelta:
     item_id: str
     text: str
 
 
-@dataclass(frozen=True)
+@datatype
 class TutorFinal:
     item_id: str
     text: str
 
 
-@dataclass(frozen=True)
+@datatype
 class TutorTruncated:
     """The learner heard only `audio_end_ms` of this tutor turn."""
 
@@ -45,7 +46,7 @@ class TutorTruncated:
     audio_end_ms: int
 
 
-@dataclass(frozen=True)
+@datatype
 class LearnerTurn:
     """A learner turn: typed (text known at once) or spoken (text may follow)."""
 
@@ -54,7 +55,7 @@ class LearnerTurn:
     source: Literal["typed", "speech"]
 
 
-@dataclass(frozen=True)
+@datatype
 class LearnerTranscript:
     """The transcript of a spoken turn, or why there is none (`text` None)."""
 
@@ -63,7 +64,7 @@ class LearnerTranscript:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype
 class AudioChunk:
     """Tutor audio: for the speaker, never for the views."""
 
@@ -71,19 +72,19 @@ class AudioChunk:
     pcm: bytes
 
 
-@dataclass(frozen=True)
+@datatype
 class SpeechStarted:
     item_id: str | None
     audio_start_ms: int
 
 
-@dataclass(frozen=True)
+@datatype
 class SpeechStopped:
     item_id: str | None
     audio_end_ms: int
 
 
-@dataclass(frozen=True)
+@datatype
 class ToolCallReady:
     """A completed function call: the Call runs it and answers with `tool_output`."""
 
@@ -96,7 +97,7 @@ class ToolCallReady:
 ResponseStatus = Literal["thinking", "speaking", "done"]
 
 
-@dataclass(frozen=True)
+@datatype
 class ResponseState:
     """`thinking` once a response starts, `speaking` with its first output, then `done`."""
 
@@ -106,13 +107,13 @@ class ResponseState:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype
 class UsageUpdate:
     total: Usage
     cost_usd: float | None
 
 
-@dataclass(frozen=True)
+@datatype
 class ServerError:
     code: str | None
     message: str
@@ -124,14 +125,14 @@ NON_JSON_FRAME = ServerError(
 )
 
 
-@dataclass(frozen=True)
+@datatype
 class SessionReady:
     """`session.updated`: the settings the server will use."""
 
     session: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@datatype
 class MalformedEvent:
     """A known event whose fields have the wrong types: skipped, and logged."""
 
@@ -139,7 +140,7 @@ class MalformedEvent:
     problem: str
 
 
-@dataclass(frozen=True)
+@datatype
 class UnknownEvent:
     """An event type this client does not know (it is logged, and otherwise ignored)."""
 
@@ -170,7 +171,7 @@ LinkState = Literal["connecting", "connected", "reconnecting", "closed", "failed
 LINK_STATES: tuple[LinkState, ...] = ("connecting", "connected", "reconnecting", "closed", "failed")
 
 
-@dataclass(frozen=True)
+@datatype
 class ConnectionState:
     """How the link to the engine is doing (from the Connection, not the server)."""
 
@@ -178,7 +179,7 @@ class ConnectionState:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
+@datatype
 class ToolRan:
     """A tool the tutor called, and what came of it (shown, logged, sent back)."""
 
@@ -187,7 +188,7 @@ class ToolRan:
     outcome: ToolOutcome
 
 
-@dataclass(frozen=True)
+@datatype
 class MicLevel:
     """The microphone's level for the meter, at most a few times a second."""
 
@@ -198,7 +199,7 @@ class MicLevel:
 AudioModeName = Literal["voice", "push_to_talk", "text"]
 
 
-@dataclass(frozen=True)
+@datatype
 class AudioMode:
     """How the learner can talk: `voice` (mic and speaker), `push_to_talk`, or `text` only
     (with the reason audio is off, if it is off for a reason); and whether the mic is muted."""
@@ -211,7 +212,7 @@ class AudioMode:
 NoticeLevel = Literal["info", "warning", "error"]
 
 
-@dataclass(frozen=True)
+@datatype
 class Goal:
     text: str
     met: bool
@@ -223,7 +224,7 @@ def goal_key(goal: str) -> str:
     return " ".join(fold(goal).split()).strip(" .!")
 
 
-@dataclass(frozen=True)
+@datatype
 class LessonProgress:
     """Where the learner is in the lesson (see `lesson.tracker`): each goal and whether it is
     met, the current step's objective (None once the steps are done), and whether the lesson
@@ -244,7 +245,7 @@ class LessonProgress:
         return f"lesson ended at step {self.step} of {self.steps}"
 
 
-@dataclass(frozen=True)
+@datatype
 class Notice:
     """Something the Call wants the learner to know."""
 
@@ -278,7 +279,7 @@ CallUpdate = (
 # --- from a replay ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@datatype
 class ToolLogged:
     """What came of a tool call when the lesson was live (the log's tool record, or the
     `function_call_output` the client sent). `ok` is None when the output says nothing."""
@@ -289,7 +290,7 @@ class ToolLogged:
     output: str
 
 
-@dataclass(frozen=True)
+@datatype
 class LearnerAudio:
     """Microphone audio the log kept (only with `--record-mic`), 24 kHz mono PCM16."""
 
@@ -301,7 +302,7 @@ ReplayUpdate = ConversationUpdate | ConnectionState | ToolLogged | LearnerAudio
 # --- the end of a lesson ------------------------------------------------------------------
 
 
-@dataclass
+@datatype(frozen=False)
 class CallSummary:
     """What a lesson came to: shown at the end of a call, and rebuilt by a replay."""
 

@@ -3,11 +3,12 @@ socket), the response under way, the last few items, and what a resume did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from tutor_cli.datatypes import datatype
 
-@dataclass
+
+@datatype(frozen=False)
 class Turn:
     """A learner or tutor turn, kept to re-create the history on a new socket."""
 
@@ -16,7 +17,7 @@ class Turn:
     item_id: str | None = None
 
 
-@dataclass
+@datatype(frozen=False)
 class ResponseUnderWay:
     """The response the server is making."""
 
@@ -33,7 +34,7 @@ def keep_recent(by_item: dict[str, Any]) -> None:
         del by_item[next(iter(by_item))]
 
 
-@dataclass(frozen=True)
+@datatype
 class Resumed:
     """What `resume` queued on a new socket: the re-created history's event ids (so a replay
     can tell them from new turns) and whether a reply lost with the old socket was asked for

@@ -11,9 +11,10 @@ with an `api-key` header: the client speaks GA only, and Azure's dated `api-vers
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.pricing import engine_bills
 
@@ -27,7 +28,7 @@ _KEY_VARIABLES = dict(zip(("openai", "azure", "url"), SECRET_VARIABLES, strict=T
 WEBSOCKET_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
 
 
-@dataclass(frozen=True)
+@datatype
 class Endpoint:
     """Where a call connects."""
 

@@ -8,8 +8,10 @@ any `ws://` URL) may take a model's name, but nobody pays per token for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
+
+from tutor_cli.datatypes import datatype
 
 # model: (text in, cached text in, audio in, cached audio in, text out, audio out)
 PRICES_PER_MILLION: dict[str, tuple[float, float, float, float, float, float]] = {
@@ -20,7 +22,7 @@ PRICES_PER_MILLION: dict[str, tuple[float, float, float, float, float, float]] =
 }
 
 
-@dataclass(frozen=True)
+@datatype
 class Usage:
     """Tokens used so far in a session."""
 

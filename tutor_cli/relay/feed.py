@@ -13,10 +13,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from websockets.exceptions import ConnectionClosed
+
+from tutor_cli.datatypes import datatype
 
 MAX_BYTES = 8 * 2**20  # about two minutes of the tutor's voice, base64
 KEEP_S = 30.0  # how long an event already sent is kept: longer than a dead socket goes unseen
@@ -30,7 +31,7 @@ class ClientSocket(Protocol):
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
-@dataclass(frozen=True)
+@datatype
 class _Kept:
     seq: int
     event_id: str | None

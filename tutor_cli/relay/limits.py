@@ -4,12 +4,12 @@ session waits for a client that dropped."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.relay.feed import MAX_BYTES
 
 
-@dataclass(frozen=True)
+@datatype
 class Limits:
     """The relay's limits, as `tutor serve --relay` sets them."""
 

@@ -22,7 +22,6 @@ import secrets
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.engine.access import bearer_token, host_and_port, origin_allowed, query_value
 from tutor_cli.engine.server import OfflineEngine
 from tutor_cli.errors import BadInput
@@ -52,7 +52,7 @@ ENDED_KEPT = 1000  # ended sessions whose reason a returning client is told
 log = logging.getLogger("tutor.relay")
 
 
-@dataclass(frozen=True)
+@datatype
 class Admission:
     """What the handshake decided about a connection."""
 

@@ -20,10 +20,10 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.toml_files import read_toml
 
@@ -37,7 +37,7 @@ def token_hash(token: bytes) -> str:
     return hashlib.sha256(token).hexdigest()
 
 
-@dataclass(frozen=True)
+@datatype
 class User:
     """A learner the relay lets in."""
 

@@ -16,11 +16,11 @@ import binascii
 import contextlib
 import json
 from collections import deque
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.updates import (
     NON_JSON_FRAME,
@@ -63,7 +63,7 @@ from tutor_cli.storage.local_records import (
 from tutor_cli.tools.outcomes import intended_effect, output_error, output_ok, read_outcome
 
 
-@dataclass
+@datatype(frozen=False)
 class ToolShown:
     """A tool call as the replay shows it: never run, its logged outcome filled in if any."""
 
@@ -79,7 +79,7 @@ class ToolShown:
         return output_error(self.output) if self.ok is False else None
 
 
-@dataclass(frozen=True)
+@datatype
 class LessonInfo:
     """What the log says about the lesson before its first event."""
 
@@ -92,7 +92,7 @@ class LessonInfo:
     started_at: datetime | None
 
 
-@dataclass
+@datatype(frozen=False)
 class ReplaySummary:
     """The lesson's figures rebuilt from the log, and how the replay went."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.updates import (
     AudioChunk,
@@ -76,7 +76,7 @@ class SystemClock:
         time.sleep(seconds)
 
 
-@dataclass(frozen=True)
+@datatype
 class Step:
     """One record of the log and the updates it stands for."""
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.events import RATE
 
 
-@dataclass
+@datatype(frozen=False)
 class _Placed:
     """Where one tutor item's audio sits on the timeline, in samples."""
 

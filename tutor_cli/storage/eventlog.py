@@ -22,12 +22,13 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
 from tutor_cli import __version__
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.events import base64_size, is_client_event_type
 from tutor_cli.storage.local_records import CallEnded, LocalRecord
@@ -213,7 +214,7 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-@dataclass(frozen=True)
+@datatype
 class Record:
     """One event read back: `t` is None for bare logs, which carry no timing."""
 
@@ -249,7 +250,7 @@ def read_record(number: int, data: Any) -> Record:
     raise BadLine("neither an event record nor an event")
 
 
-@dataclass
+@datatype(frozen=False)
 class EventLogReader:
     """Streams the records of a log without loading the file.
 

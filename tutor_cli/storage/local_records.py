@@ -7,13 +7,13 @@ JSON is kept as a local record too, but as the raw text (a string, not one of th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.updates import LINK_STATES, LinkState
 
 
-@dataclass(frozen=True)
+@datatype
 class LinkChanged:
     """The link to the engine changed state (connecting, connected, reconnecting, …)."""
 
@@ -24,7 +24,7 @@ class LinkChanged:
         return {"type": "tutor.state", "state": self.state, "detail": self.detail}
 
 
-@dataclass(frozen=True)
+@datatype
 class ConnectionNote:
     """What the connection did: connected, closed (with code and reason), a frame not sent."""
 
@@ -35,7 +35,7 @@ class ConnectionNote:
         return {"type": "tutor.connection", "note": self.note, "detail": self.detail}
 
 
-@dataclass(frozen=True)
+@datatype
 class ConnectionLost:
     """The Call told its Conversation the socket was gone: nothing is in progress any more,
     and a reply that was under way is owed. A replay does the same at this point."""
@@ -44,7 +44,7 @@ class ConnectionLost:
         return {"type": "tutor.connection_lost"}
 
 
-@dataclass(frozen=True)
+@datatype
 class HistoryRestored:
     """On a new socket the Call re-created the conversation: the client events with these ids
     repeat turns already in the log, and a replay must not show them twice."""
@@ -55,7 +55,7 @@ class HistoryRestored:
         return {"type": "tutor.history_restored", "event_ids": list(self.event_ids)}
 
 
-@dataclass(frozen=True)
+@datatype
 class ToolFinished:
     """A tool call ran on the learner's machine: how it went and the output sent back."""
 
@@ -74,7 +74,7 @@ class ToolFinished:
         }
 
 
-@dataclass(frozen=True)
+@datatype
 class EventSkipped:
     """A server event the client could not use (a known type with fields of the wrong type);
     the event itself is the server line just before."""
@@ -90,7 +90,7 @@ class EventSkipped:
         }
 
 
-@dataclass(frozen=True)
+@datatype
 class ReplyAbandoned:
     """The engine went quiet on a reply for longer than the reply timeout: the Call stopped
     waiting (and cancelled the response, if one had started)."""
@@ -101,7 +101,7 @@ class ReplyAbandoned:
         return {"type": "tutor.reply_abandoned", "after_s": self.after_s}
 
 
-@dataclass(frozen=True)
+@datatype
 class CallEnded:
     """The call is over; `failure` says why it failed, if it did. Always the last record."""
 

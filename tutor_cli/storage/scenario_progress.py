@@ -7,12 +7,13 @@ a lesson was finished count as they always did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tutor_cli.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype
 class PlayedSession:
     """One session, as the sums need it."""
 
@@ -23,7 +24,7 @@ class PlayedSession:
     log_path: str | None
 
 
-@dataclass(frozen=True)
+@datatype
 class ScenarioProgress:
     """How a learner has done on one scenario, over all its sessions."""
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
+from tutor_cli.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype
 class Whose:
     """Whose sessions: the learner's own (no user, the default), one `user`'s, or, with
     `everyone`, all of them."""

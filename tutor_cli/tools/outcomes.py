@@ -13,11 +13,13 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypeGuard
 
+from tutor_cli.datatypes import datatype
 
-@dataclass(frozen=True)
+
+@datatype
 class GradeRecorded:
     """`grade_lesson` stored a grade: score (0-100), goals met, errors, feedback, next steps."""
 
@@ -32,7 +34,7 @@ class GradeRecorded:
         return list(self.grade.get("errors") or [])
 
 
-@dataclass(frozen=True)
+@datatype
 class QuizAnswered:
     """`trigger_quiz` came back: how many right of how many, and the result as stored;
     `skipped` when the learner answered none of it (so the 0 right is no score)."""
@@ -46,7 +48,7 @@ class QuizAnswered:
 ToolEffect = GradeRecorded | QuizAnswered
 
 
-@dataclass(frozen=True)
+@datatype
 class ToolOutcome:
     """How one call went.
 

@@ -12,9 +12,9 @@ import random
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.folding import fold
 from tutor_cli.lesson.scenario import Scenario, Step, VocabularyItem
 from tutor_cli.tools.registry import Tool, ToolContext, ToolError
@@ -32,7 +32,7 @@ _EDGE = _PUNCTUATION + "' "
 _SPACES = re.compile(r"\s+")
 
 
-@dataclass(frozen=True)
+@datatype
 class Question:
     """One quiz question; for a choice question `answer` is one of `choices`."""
 
@@ -44,7 +44,7 @@ class Question:
     """Other answers that count as right."""
 
 
-@dataclass(frozen=True)
+@datatype
 class Quiz:
     """A titled list of questions, as the view shows it."""
 

@@ -11,9 +11,9 @@ import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.tools.outcomes import ToolOutcome, effect_of
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class ToolError(Exception):
     """
 
 
-@dataclass
+@datatype(frozen=False)
 class ToolContext:
     """What a handler may touch: the lesson, the progress store, and the learner's screen."""
 
@@ -46,7 +46,7 @@ class ToolContext:
 Handler = Callable[[dict[str, Any], ToolContext], Awaitable[dict[str, Any]]]
 
 
-@dataclass(frozen=True)
+@datatype
 class Tool:
     """A tool the model can call: its spec (from `specs.py`) and the coroutine that runs it."""
 

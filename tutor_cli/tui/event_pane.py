@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -26,6 +25,7 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Input
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.realtime.events import BYTES_PER_MS, base64_size, object_field
 from tutor_cli.tui.lines import LineList
 from tutor_cli.views.literal import printable
@@ -106,7 +106,7 @@ def brief_event(event: dict[str, Any]) -> str:
     return ", ".join(map(str, ids))
 
 
-@dataclass
+@datatype(frozen=False)
 class EventRecord:
     """One line of the pane: an event, or a run of deltas folded together."""
 

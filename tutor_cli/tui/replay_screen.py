@@ -18,7 +18,7 @@ import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import ClassVar, assert_never
 
@@ -30,6 +30,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.errors import BadInput
 from tutor_cli.lesson.updates import (
     AudioChunk,
@@ -101,7 +102,7 @@ def speed_text(speed: float) -> str:
     return f"×{text if '.' in text else text + '.0'}"  # noqa: RUF001
 
 
-@dataclass
+@datatype(frozen=False)
 class _Run:
     """One pass over the log, from `start_at`; a seek back starts another."""
 

@@ -10,12 +10,12 @@ inject markup nor send escape sequences to the terminal.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import assert_never
 
 from rich.text import Text
 from textual.timer import Timer
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.updates import ToolRan
 from tutor_cli.tools.outcomes import GradeRecorded, QuizAnswered
 from tutor_cli.tui.lines import LineList
@@ -29,7 +29,7 @@ LEARNER_STYLE = "bold green"
 QUOTE = r"«[^»\n]*»"  # model answers, corrections and hints: the tutor quotes them like this
 
 
-@dataclass
+@datatype(frozen=False)
 class _TutorTurn:
     key: int
     text: str = ""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC
 from typing import Any, assert_never
 
 from rich.console import Console
 from rich.text import Text
 
+from tutor_cli.datatypes import datatype
 from tutor_cli.lesson.updates import (
     AudioChunk,
     ConnectionState,
@@ -38,14 +39,14 @@ from tutor_cli.views.literal import literal as _t
 from tutor_cli.views.numbers import count
 
 
-@dataclass(frozen=True)
+@datatype
 class TranscriptLine:
     at: float | None
     speaker: str  # tutor | learner
     text: str
 
 
-@dataclass
+@datatype(frozen=False)
 class _Streaming:
     at: float | None
     parts: list[str] = field(default_factory=list)
