@@ -1,7 +1,5 @@
 """`tutor call`: a lesson on the call screen, printed headless, or run from a script."""
 
-from __future__ import annotations
-
 import math
 import sys
 from pathlib import Path
@@ -197,7 +195,7 @@ def call(
     raise typer.Exit(run_headless(scenario, settings, lines=lines, script=loaded, junit=junit))
 
 
-def _leave_summary(summary: CallSummary, goals: list[str]) -> None:
+def _leave_summary(summary: "CallSummary", goals: list[str]) -> None:
     """The call screen is gone (and its summary with it): leave the summary in the terminal,
     with the log and how to replay it."""
     import contextlib

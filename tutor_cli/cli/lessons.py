@@ -1,7 +1,5 @@
 """`tutor list`, `tutor show`, `tutor progress`: the catalogue and the learner's record."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any

@@ -9,8 +9,6 @@ when the command runs, textual only for the call-screen replay, numpy only for a
 or audio to play, and sounddevice when there is a speaker to open.
 """
 
-from __future__ import annotations
-
 import math
 import re
 import sys

@@ -1,7 +1,5 @@
 """`tutor devices`, `tutor doctor`, `tutor serve`: the machine, and the offline engine."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated
