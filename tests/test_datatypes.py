@@ -4,6 +4,7 @@ and every construction, comparison and helper is checked against `dataclasses`' 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
@@ -108,6 +109,7 @@ def test_made_shown_and_compared_as_a_dataclass_is(
         f.name for f in dataclasses.fields(theirs)
     ]
     assert type(ours).__match_args__ == type(theirs).__match_args__
+    assert str(inspect.signature(type(ours))) == str(inspect.signature(type(theirs)))
     twin = outcome(DATATYPES, name, args, kw)
     assert (ours == twin) == (theirs == outcome(REFERENCE, name, args, kw))
     assert hashed(ours) == hashed(twin)
