@@ -115,7 +115,6 @@ class Connection:
         self.secrets = secrets
         self.log = log
         self.on_frame = on_frame  # sees every frame both ways, as the log does (the event pane)
-        self.connect_timeout = connect_timeout
         self.retries = retries
         self.backoff = backoff
         self.resumption = Resumption()  # the way back, when the engine is a classroom relay
