@@ -1,5 +1,5 @@
-"""Calls end to end: headless and scripted against the offline engine, reconnects, hostile
-servers and secrets. Real sockets on loopback only."""
+"""Calls end to end: headless and scripted against the offline engine (in the call's process),
+reconnects, hostile servers and secrets (real sockets, on loopback only)."""
 
 from __future__ import annotations
 

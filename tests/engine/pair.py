@@ -1,8 +1,9 @@
-"""The engine and a test client joined in memory: the protocol and its responder, no socket.
+"""The engine and a test client joined in memory, as a call is joined to its built-in engine
+(`tutor_cli.engine.in_process`): the protocol and its responder, no socket.
 
-Client frames are taken one at a time by a receive loop, as the server takes them off a socket,
-so a frame that waits (a cancel, a transcription) holds back the next one just as it does there.
-Every server event goes through JSON and is checked against the OpenAI SDK's types.
+Client frames are taken one at a time, as the server takes them off a socket, so a frame that
+waits (a cancel, a transcription) holds back the next one just as it does there. Every server
+event comes as JSON text and is checked against the OpenAI SDK's types.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 
 from tests.conformance import assert_server_event
 from tests.conftest import SCENARIOS
-from tutor_cli.engine.protocol import EngineProtocol
-from tutor_cli.engine.responder import Responder, SpeechSource
+from tutor_cli.engine.in_process import InMemorySocket, InProcessEngine
+from tutor_cli.engine.responder import SpeechSource
 from tutor_cli.lesson.scenario import load_scenario
 from tutor_cli.realtime.events import BYTES_PER_MS, RATE
 
@@ -40,12 +41,10 @@ async def tone_speech(text: str, language: str, speed: float) -> AsyncGenerator[
 class EnginePair:
     """A test client wired to an engine in memory."""
 
-    def __init__(self, responder: Responder, inbox: asyncio.Queue[Event]) -> None:
-        self.responder = responder
+    def __init__(self, socket: InMemorySocket) -> None:
+        self.socket = socket
         self.seen: list[Event] = []
-        self._inbox = inbox
-        self._frames: asyncio.Queue[str | bytes | None] = asyncio.Queue()
-        self._loop = asyncio.create_task(self._take_frames())
+        self._frames = aiter(socket)
 
     @classmethod
     async def open(
@@ -59,37 +58,27 @@ class EnginePair:
     ) -> EnginePair:
         """A new session, greeted (`session.created` is in `seen`)."""
         scenario = load_scenario(SCENARIOS / f"{scenario_id}.json") if scenario_id else None
-        inbox: asyncio.Queue[Event] = asyncio.Queue()
-
-        async def send(event: Event) -> None:
-            inbox.put_nowait(json.loads(json.dumps(event)))  # as the wire would carry it
-
-        protocol = EngineProtocol(scenario, model)
-        pair = cls(Responder(protocol, send, speech, pace=pace, lead_ms=lead_ms), inbox)
-        await pair.responder.start()
+        engine = InProcessEngine(scenario, model=model, pace=pace, speech=speech, lead_ms=lead_ms)
+        socket, _ = await engine.open("")
+        assert isinstance(socket, InMemorySocket)
+        pair = cls(socket)
         await pair.until("session.created")
         return pair
 
-    async def _take_frames(self) -> None:
-        while (frame := await self._frames.get()) is not None:
-            await self.responder.receive(frame)
-
     async def send(self, event: Event | str | bytes) -> None:
         """A client event (or a raw frame); it never waits, as a socket send would not."""
-        self._frames.put_nowait(event if isinstance(event, str | bytes) else json.dumps(event))
+        await self.socket.send(event if isinstance(event, str | bytes) else json.dumps(event))
 
     async def next(self, timeout: float = 30) -> Event:
         """The next server event, checked."""
-        event = asyncio.ensure_future(self._inbox.get())
-        done, _ = await asyncio.wait(
-            {event, self._loop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if event not in done:
-            event.cancel()
-            if self._loop in done:
-                self._loop.result()  # the engine failed: raise what it raised
-            raise TimeoutError(f"no server event within {timeout} s")
-        got = event.result()
+        try:
+            frame = await asyncio.wait_for(anext(self._frames), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no server event within {timeout} s") from None
+        except StopAsyncIteration:
+            closed = f"{self.socket.close_code} {self.socket.close_reason}"
+            raise AssertionError(f"the engine closed the session: {closed}") from None
+        got: Event = json.loads(frame)
         assert_server_event(got)  # zero invalid events, whatever the test is about
         self.seen.append(got)
         return got
@@ -105,6 +94,4 @@ class EnginePair:
 
     async def close(self) -> None:
         """The client hangs up: the engine stops whatever it was doing."""
-        self._frames.put_nowait(None)
-        await self._loop
-        await self.responder.close()
+        await self.socket.close()

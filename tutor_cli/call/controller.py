@@ -1,6 +1,6 @@
 """The Call: the one place that wires a lesson's I/O together.
 
-Link to the engine (websocket, reconnects, the one send path) ⇄ Conversation (pure state) →
+Link to the engine (a socket, reconnects, the one send path) ⇄ Conversation (pure state) →
 views; the microphone streams to it; tools run here and store their results; every frame goes
 to the event log. Views only receive updates and call the intents (`say`, `set_muted`,
 `push_to_talk`, `end`). Live calls, scripted sessions and the TUI differ only in the view and
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 from tutor_cli.call.ending import ask_for_the_grade
 from tutor_cli.call.link import EngineLink
 from tutor_cli.call.microphone import Microphone
-from tutor_cli.call.offline import start_offline_engine
+from tutor_cli.call.offline import NOTICE, built_in_engine
 from tutor_cli.call.progress import ProgressRow
 from tutor_cli.call.relayed import RelayWatch
 from tutor_cli.call.settings import CallSettings
@@ -76,7 +76,6 @@ from tutor_cli.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from tutor_cli.audio.voice import Voice
-    from tutor_cli.engine.server import OfflineEngine
     from tutor_cli.storage.store import ProgressStore
 
 
@@ -141,7 +140,6 @@ class Call:
             relayed=lambda: self.link.relayed,
         )
         self._opened = asyncio.Event()
-        self._engine: OfflineEngine | None = None
         self._started = time.monotonic()
         self.abandoned_replies = 0  # replies given up on after the engine went silent
         self._skipped_reported = False  # malformed events: told once, each one logged
@@ -251,9 +249,10 @@ class Call:
         """Open the log, the engine and the connection; the tutor starts speaking."""
         if not self.settings.text_only:
             await self.mic.open()
+        opener = None
         if self.endpoint is None:
-            self._engine, self.endpoint = await start_offline_engine(self.settings, self.scenario)
-            self.notify(f"offline engine on {self._engine.url} (no API key needed)")
+            opener, self.endpoint = built_in_engine(self.settings, self.scenario)
+            self.notify(NOTICE)
         self.log = EventLogWriter.create(
             sessions_dir(),
             scenario=self.scenario.id,
@@ -272,6 +271,7 @@ class Call:
             backoff=self.settings.reconnect_backoff,
             on_frame=self._frame,
             secrets=SplitSecrets(self.redact),
+            opener=opener,
         )
         link = self.link.start(connection, self._on_open, self._on_event, self._on_state)
         opened = asyncio.create_task(self._opened.wait())
@@ -428,15 +428,12 @@ class Call:
         return self._hurry.is_set()
 
     async def close(self) -> None:
-        """Close the socket, the engine, the log; record the session's end."""
+        """Close the socket (and with it a built-in engine), the log; record the session's end."""
         await self.mic.stop()
         lost = await self.link.close()
         if lost is not None:
             self.summary.failure = self.summary.failure or self.redact.text(lost)
         await self.mic.close(play_out=lambda: not self.hurried)
-        if self._engine is not None:
-            await self._engine.stop()
-            self._engine = None
         self.summary.duration_s = time.monotonic() - self._started
         self.summary.finished = not self.ended_early
         if self.summary.cost_usd is None:

@@ -1,4 +1,4 @@
-"""The built-in offline engine, started for one call."""
+"""The built-in offline engine, for one call: run in the call's process, joined in memory."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ from tutor_cli.lesson.scenario import Scenario
 from tutor_cli.realtime.endpoint import Endpoint
 
 if TYPE_CHECKING:
-    from tutor_cli.engine.server import OfflineEngine
+    from tutor_cli.engine.in_process import InProcessEngine
+
+NOTICE = "offline engine, in this process (no API key needed)"
 
 
-async def start_offline_engine(
-    settings: CallSettings, scenario: Scenario
-) -> tuple[OfflineEngine, Endpoint]:
-    """An offline engine on a free loopback port, and where the call connects to it."""
-    from tutor_cli.engine.server import OfflineEngine  # the engine's imports are slow
+def built_in_engine(settings: CallSettings, scenario: Scenario) -> tuple[InProcessEngine, Endpoint]:
+    """The engine, opening a session for each socket the call asks for, and the endpoint the
+    call records it as (it has no URL: nothing is routed)."""
+    from tutor_cli.engine.in_process import InProcessEngine  # the engine's imports are slow
 
-    engine = OfflineEngine(port=0, scenario_dirs=settings.scenario_dirs, pace=settings.pace)
-    await engine.start()
-    url = f"{engine.url}?model=offline&scenario={scenario.id}"
-    return engine, Endpoint("offline", url, "offline")
+    engine = InProcessEngine(scenario, model="offline", pace=settings.pace)
+    return engine, Endpoint("offline", "", "offline")

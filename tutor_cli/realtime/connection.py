@@ -1,11 +1,14 @@
-"""The Realtime websocket, kept up: connect, deliver frames, reconnect.
+"""The Realtime link to an engine, kept up: connect, deliver frames, reconnect.
 
 `Connection.run` connects with a timeout, hands every frame to the Call (and the event log),
 and reconnects with backoff after an abnormal close; the Call restores the session on each new
-socket. Reconnects are counted until the Call says the engine is working again
-(`mark_working`, after a completed response), so a server that accepts and then drops every
-socket is given up on after `retries` tries rather than reconnected without end. A close that
-says the engine will not have us (policy, unsupported data, a protocol error) is not retried.
+socket. Sockets come from a `SocketOpener`: a websocket to any engine
+(`tutor_cli.realtime.websocket`, the default), or the built-in engine joined in memory
+(`tutor_cli.engine.in_process`), which needs no websocket code. Reconnects are counted until
+the Call says the engine is working again (`mark_working`, after a completed response), so a
+server that accepts and then drops every socket is given up on after `retries` tries rather
+than reconnected without end. A close that says the engine will not have us (policy,
+unsupported data, a protocol error) is not retried.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from tutor_cli.lesson.updates import ConnectionState
 from tutor_cli.realtime.endpoint import Endpoint
@@ -29,9 +32,6 @@ from tutor_cli.storage.redact import SplitSecrets
 # socket. A normal close (1000) ends the call; any other code ends it as a failure.
 RECONNECT_CODES = frozenset({1001, 1006, 1009, 1011, 1012, 1013})
 NORMAL_CLOSE = 1000
-# Well above the largest legitimate event (an item retrieved with its audio: a few MB), and a
-# bound on what one frame can cost.
-MAX_FRAME_BYTES = 16 * 1024 * 1024
 # A JSON escape of a surrogate, in a frame: it may stand alone, and then cannot be written.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -39,6 +39,47 @@ _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 class ConnectionFailed(Exception):
     """The engine could not be reached, or was lost for good."""
+
+
+class EngineUnreachable(Exception):
+    """A socket to the engine could not be opened this time; the message says why."""
+
+
+class Socket(Protocol):
+    """One open socket to an engine, as a Connection uses it: text frames both ways, read
+    until it closes, then its close code and reason."""
+
+    @property
+    def close_code(self) -> int | None: ...
+
+    @property
+    def close_reason(self) -> str | None: ...
+
+    async def send(self, message: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+
+
+class SocketOpener(Protocol):
+    """How a Connection reaches its engine, once per socket (a reconnect opens another)."""
+
+    # What a socket's send or read raises once the socket is lost (not on a clean close).
+    lost: tuple[type[Exception], ...]
+
+    def describe(self) -> str:
+        """Where the engine is, for the learner and the log: never a credential."""
+        ...
+
+    async def open(self, url: str) -> tuple[Socket, Mapping[str, str]]:
+        """A new socket to `url`, and the headers its engine answered the opening with;
+        EngineUnreachable if there is none to be had."""
+        ...
+
+    def close_of(self, lost: Exception) -> tuple[int, str]:
+        """The close code and reason of a socket lost with `lost`."""
+        ...
 
 
 OnOpen = Callable[[bool], Awaitable[None]]  # argument: whether this is a reconnect
@@ -59,21 +100,25 @@ class Connection:
         backoff: float = 0.5,
         on_frame: Callable[[str, dict[str, Any] | str], None] | None = None,
         secrets: SplitSecrets | None = None,
+        opener: SocketOpener | None = None,
     ) -> None:
         """`secrets`: redacts what the server sends before anything sees it (a server may echo
-        a key, even split across deltas)."""
+        a key, even split across deltas). `opener`: how sockets are opened; by default, a
+        websocket to the endpoint."""
+        if opener is None:
+            # websockets (and the ssl, http and email modules it loads) only for a websocket
+            from tutor_cli.realtime.websocket import WebSocketOpener
+
+            opener = WebSocketOpener(endpoint, connect_timeout)
+        self.opener = opener
         self.endpoint = endpoint
         self.secrets = secrets
         self.log = log
         self.on_frame = on_frame  # sees every frame both ways, as the log does (the event pane)
-        self.connect_timeout = connect_timeout
         self.retries = retries
         self.backoff = backoff
         self.resumption = Resumption()  # the way back, when the engine is a classroom relay
-        self._socket: Any = None
-        # The websockets exception a send to a closed socket raises; set with the first
-        # socket (websockets loads then), looked up here rather than imported per send.
-        self._socket_closed: type[Exception] = Exception
+        self._socket: Socket | None = None
         self._closing = False
         self._failures = 0  # drops and failed reconnects since the engine last worked
 
@@ -100,7 +145,7 @@ class Connection:
         self.resumption.sent(event)
         try:
             await self._socket.send(json.dumps(event, ensure_ascii=False))
-        except self._socket_closed:
+        except self.opener.lost:
             return False
         return True
 
@@ -120,67 +165,45 @@ class Connection:
         if self.log:
             self.log.note(ConnectionNote(text, detail))
 
-    async def _open(self) -> Any:
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import ConnectionClosed
-
-        self._socket_closed = ConnectionClosed
-
-        return await asyncio.wait_for(
-            connect(
-                self.resumption.url(self.endpoint.url),
-                additional_headers=self.endpoint.headers,
-                max_size=MAX_FRAME_BYTES,
-                # No permessage-deflate: most frames are base64 PCM (50 mic frames a second
-                # up, the tutor's voice down), which barely compresses, and compressing and
-                # inflating each one costs CPU on both ends for every second of the call.
-                compression=None,
-                open_timeout=self.connect_timeout,
-                user_agent_header="tutor",
-            ),
-            self.connect_timeout + 1,
-        )
-
     async def run(self, on_open: OnOpen, on_event: OnEvent, on_state: OnState) -> None:
         """Connect, deliver frames until a normal close, reconnect after abnormal ones.
 
         Raises ConnectionFailed when the first connection fails or the retries run out.
         """
-        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-
         ever_connected = False
         ended = ""  # why the server ended the session, if it said
         while not self._closing:
             if not ever_connected:
                 on_state(ConnectionState("connecting"))
             try:
-                self._socket = await self._open()
-            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-                reason = _describe(exc, self.endpoint.key_variable)
+                socket, headers = await self.opener.open(self.resumption.url(self.endpoint.url))
+            except EngineUnreachable as exc:
+                reason = str(exc)
                 self._failures += 1
                 if not ever_connected or self._failures > self.retries:
                     on_state(ConnectionState("failed", reason))
                     lost = "engine lost" if ever_connected else "cannot reach"
-                    raise ConnectionFailed(f"{lost} {self.endpoint.describe()}: {reason}") from None
+                    raise ConnectionFailed(f"{lost} {self.opener.describe()}: {reason}") from None
                 self._note(f"reconnect attempt {self._failures} failed", reason)
                 await asyncio.sleep(self._delay(self._failures))
                 continue
+            self._socket = socket
             reconnect, ever_connected = ever_connected, True
-            on_state(ConnectionState("connected", self.endpoint.describe()))
-            self._note("connected", self.endpoint.describe())
+            on_state(ConnectionState("connected", self.opener.describe()))
+            self._note("connected", self.opener.describe())
             code, reason = NORMAL_CLOSE, ""
             try:
-                for event in self.resumption.opened(self._socket.response.headers, reconnect):
+                for event in self.resumption.opened(headers, reconnect):
                     await self.send(event)  # a relay never got it: the last socket died with it
                 await on_open(reconnect)
-                async for frame in self._socket:
+                async for frame in socket:
                     await self._deliver(frame, on_event)
-            except ConnectionClosed as exc:
-                code, reason = _close_of(exc)
+            except self.opener.lost as exc:
+                code, reason = self.opener.close_of(exc)
             else:
-                close = self._socket.close_code
+                close = socket.close_code
                 code = close if close is not None else NORMAL_CLOSE
-                reason = self._socket.close_reason or ""
+                reason = socket.close_reason or ""
             finally:
                 self._socket = None
             self._note("closed", {"code": code, "reason": reason})
@@ -238,25 +261,3 @@ def without_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [without_lone_surrogates(item) for item in value]
     return value
-
-
-def _close_of(exc: Any) -> tuple[int, str]:
-    """The close code and reason of a lost socket: the server's, or ours when we closed it
-    (a frame over the size limit)."""
-    if exc.sent is not None and exc.sent.code == 1009:
-        return 1009, f"the engine sent a frame over {MAX_FRAME_BYTES // 2**20} MiB"
-    if exc.rcvd is not None:
-        return int(exc.rcvd.code), str(exc.rcvd.reason)
-    return 1006, "no close frame"
-
-
-def _describe(exc: BaseException, key_variable: str | None) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if status is not None:
-        # Named, since a learner on a classroom relay holds a token, not what they call a key.
-        where = f" in {key_variable}" if key_variable else ""
-        return f"HTTP {status}" + (f" (check the key{where})" if status in (401, 403) else "")
-    text = str(exc).strip()
-    return text or type(exc).__name__
