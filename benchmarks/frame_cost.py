@@ -1,6 +1,6 @@
-"""What one 20 ms mic frame costs each stage it passes through, in µs, in this process.
+"""What one mic frame (40 ms) costs each stage it passes through, in µs, in this process.
 
-An idle voice call sends 50 frames a second for as long as it lasts, so these stages are what
+An idle voice call sends 25 frames a second for as long as it lasts, so these stages are what
 an idle call's CPU is mostly made of (with the websocket and the event loop around them, which
 `idle_cpu.py` measures whole). The frames are a quiet room's noise floor (about -70 dBFS),
 never digital zeros, which no real microphone gives. Each stage runs on `--frames` frames,
@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES
 from tutor_cli.engine.client_events import parse_frame
 from tutor_cli.engine.client_shapes import check_client_event
 from tutor_cli.engine.input_audio import InputAudio
@@ -47,8 +48,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(1)
-    floor = rng.normal(0, 10, 480 * args.frames).astype("<i2")  # ~-70 dBFS
-    frames = [floor[i * 480 : (i + 1) * 480].tobytes() for i in range(args.frames)]
+    floor = rng.normal(0, 10, FRAME_SAMPLES * args.frames).astype("<i2")  # ~-70 dBFS
+    size = FRAME_SAMPLES
+    frames = [floor[i * size : (i + 1) * size].tobytes() for i in range(args.frames)]
     events = [input_audio_append(frame) for frame in frames]
     texts = [json.dumps(event, ensure_ascii=False) for event in events]
     parsed = [json.loads(text) for text in texts]
@@ -78,7 +80,7 @@ def main() -> None:
             ("engine: InputAudio.append", lambda f: buffer.append(f, DEFAULT_SERVER_VAD), frames),
             ("engine: EngineProtocol.receive", protocol.receive, texts),
         ]
-        print(f"µs per 20 ms frame, best of {args.runs} runs over {args.frames} frames")
+        print(f"µs per {FRAME_MS} ms frame, best of {args.runs} runs over {args.frames} frames")
         for name, fn, items in stages:
             print(f"  {name:36s} {per_frame(fn, items, args.runs):6.1f}")
         log.close()

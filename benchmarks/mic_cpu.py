@@ -1,6 +1,6 @@
 """What streaming the microphone costs the client: CPU seconds per minute of mic audio.
 
-A real `Call` streams 3000 frames of 20 ms silence (one minute of microphone) through the whole
+A real `Call` streams a minute of mic frames of silence (1500 of 40 ms) through the whole
 client path: the mic pump and its level meter, `Conversation.append_audio`, the one send path,
 the event log (mic audio left out, as by default), the websocket. The frames are sent as fast as
 the path takes them, so the figure is the path's own cost, not a real-time wait. The engine at
@@ -41,12 +41,13 @@ from terminal import ROOT, child_env, cpu_seconds, tutor_command
 
 from tutor_cli.audio.echo import EchoGate
 from tutor_cli.audio.jitter_buffer import JitterBuffer
+from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES
 from tutor_cli.audio.voice import Voice
 from tutor_cli.call.controller import Call
 from tutor_cli.call.settings import CallSettings
 from tutor_cli.lesson.scenario import load_scenario
 
-FRAME = bytes(960)  # 20 ms of 24 kHz PCM16 silence
+FRAME = bytes(2 * FRAME_SAMPLES)  # a mic frame of 24 kHz PCM16 silence
 SINK = """
 import asyncio, sys
 from websockets.asyncio.server import serve
@@ -188,7 +189,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-lesson", action="store_true", help="skip the mic-file lessons")
     args = parser.parse_args()
-    frames = int(args.minutes * 3000)
+    frames = int(args.minutes * 60_000 / FRAME_MS)
     sink = subprocess.Popen(
         [sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True, env=child_env()
     )
@@ -212,7 +213,9 @@ def main() -> None:
         sink.kill()
         sink.wait()
     per_minute = 1 / args.minutes
-    print(f"{frames} mic frames (20 ms of silence each) per run, {args.runs} runs, medians,")
+    print(
+        f"{frames} mic frames ({FRAME_MS} ms of silence each) per run, {args.runs} runs, medians,"
+    )
     print("CPU s per minute of mic audio (as before: permessage-deflate, the log decoding):")
     for name in paths:
         print(

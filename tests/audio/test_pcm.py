@@ -11,12 +11,12 @@ import pytest
 from tests.cli_runner import tutor
 from tutor_cli.audio.echo import EchoGate
 from tutor_cli.audio.mic import read_wav
-from tutor_cli.audio.pcm import FRAME_SAMPLES, FrameLevel, ToProtocol, frame_rms
+from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES, FrameLevel, ToProtocol, frame_rms
 from tutor_cli.errors import BadInput
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 24000, 44100, 48000])
-def test_any_rate_becomes_20_ms_frames_of_24_khz(rate: int) -> None:
+def test_any_rate_becomes_mic_frames_of_24_khz(rate: int) -> None:
     convert = ToProtocol(rate)
     samples = (np.sin(np.arange(rate) * 440 * 2 * np.pi / rate) * 8000).astype(np.int16)
     frames = []
@@ -24,7 +24,8 @@ def test_any_rate_becomes_20_ms_frames_of_24_khz(rate: int) -> None:
         frames += convert.frames(samples[start : start + 333])
     frames += convert.frames(np.zeros(0, dtype=np.int16), last=True)
     assert all(len(f) == FRAME_SAMPLES * 2 for f in frames)
-    assert abs(len(frames) - 50) <= 1  # one second is fifty 20 ms frames
+    assert FRAME_MS == 40 and FRAME_SAMPLES == 960
+    assert abs(len(frames) - 25) <= 1  # one second is twenty-five 40 ms frames
 
 
 def write_wav(path: Path, data: np.ndarray, rate: int, width: int, channels: int) -> None:

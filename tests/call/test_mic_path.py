@@ -66,7 +66,7 @@ def test_a_fast_mic_file_is_followed_by_silence_in_real_time(
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(24000)
-        wav.writeframes(b"\x10\x00" * 12000)  # 0.5 s: 25 frames
+        wav.writeframes(b"\x10\x00" * 12000)  # 0.5 s: 12.5 frames of 40 ms, the last padded
     clock = FakeClock(100.0)
     fake_time = SimpleNamespace(monotonic=clock.monotonic, perf_counter=time.perf_counter)
     monkeypatch.setattr(mic_module, "time", fake_time)
@@ -81,14 +81,15 @@ def test_a_fast_mic_file_is_followed_by_silence_in_real_time(
         assert mic.finished.is_set()
         return taken
 
-    frames = asyncio.run(first(25 + 50))
-    assert all(frame != bytes(960) for frame in frames[:25])
-    assert frames[25:] == [bytes(960)] * 50
+    frames = asyncio.run(first(13 + 25))
+    silence = bytes(1920)
+    assert all(frame != silence for frame in frames[:13])
+    assert frames[13:] == [silence] * 25
     # The file went as fast as it could (no waiting); the second of silence after it took a
-    # second of the clock, a frame every 20 ms.
-    assert sum(clock.slept[:25]) == 0
-    assert clock.now - 100.0 == pytest.approx(49 * 0.02)
-    assert [round(seconds, 6) for seconds in clock.slept[25:]] == [0.02] * 49
+    # second of the clock, a frame every 40 ms.
+    assert sum(clock.slept[:13]) == 0
+    assert clock.now - 100.0 == pytest.approx(24 * 0.04)
+    assert [round(seconds, 6) for seconds in clock.slept[13:]] == [0.04] * 24
 
 
 def test_each_mic_frame_is_encoded_once_and_never_decoded(
@@ -101,16 +102,16 @@ def test_each_mic_frame_is_encoded_once_and_never_decoded(
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(24000)
-        wav.writeframes(b"\x10\x00" * 24000)  # 1 s: 50 frames
+        wav.writeframes(b"\x10\x00" * 48000)  # 2 s: 50 frames
     counts = {"encoded": 0, "decoded": 0}
     encode, decode = base64.b64encode, base64.b64decode
 
     def counting_encode(data: bytes, *args: Any) -> bytes:
-        counts["encoded"] += len(data) == 960  # a mic frame, not a handshake key
+        counts["encoded"] += len(data) == 1920  # a mic frame, not a handshake key
         return encode(data, *args)
 
     def counting_decode(data: Any, *args: Any, **kwargs: Any) -> bytes:
-        counts["decoded"] += len(data) == 1280  # a mic frame, not a handshake key
+        counts["decoded"] += len(data) == 2560  # a mic frame, not a handshake key
         return decode(data, *args, **kwargs)
 
     received: list[dict[str, Any]] = []
@@ -153,4 +154,4 @@ def test_each_mic_frame_is_encoded_once_and_never_decoded(
         if '"input_audio_buffer.append"' in line
     ]
     assert len(logged) >= 60
-    assert all(event["audio"] == "" and event["audio_bytes"] == 960 for event in logged)
+    assert all(event["audio"] == "" and event["audio_bytes"] == 1920 for event in logged)

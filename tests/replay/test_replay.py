@@ -20,6 +20,7 @@ import pytest
 from tests.cli_runner import tutor
 from tests.clock import FakeClock
 from tests.conftest import REPO, SCENARIOS
+from tutor_cli.audio.pcm import FRAME_SAMPLES
 from tutor_cli.cli import main
 from tutor_cli.cli.replay import parse_offset
 from tutor_cli.lesson.updates import (
@@ -789,6 +790,6 @@ def test_a_real_voice_call_exports_the_audio_it_logged(
         assert raw[2 * start : 2 * start + len(data)] == bytes(data)
         end = start + len(data) // 2
     # and the file lasts as long as the lesson: to the end of the tutor's audio or the last
-    # event, or of the recorded mic's last frame, which may run up to a frame (20 ms) past it
+    # event, or of the recorded mic's last frame, which may run up to a mic frame past it
     lesson = max(end, round(max(r.t for r in records) * RATE))
-    assert lesson <= samples.size <= lesson + RATE // 50
+    assert lesson <= samples.size <= lesson + FRAME_SAMPLES

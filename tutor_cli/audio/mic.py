@@ -1,8 +1,8 @@
 """Where the learner's voice comes from: the microphone, or a WAV file played in real time.
 
-Both yield 20 ms frames of 24 kHz PCM16 with the moment each was captured (for the latency
-benchmark). The sound-card callback only copies the block and hands it to the event loop; a
-bounded queue drops the oldest frames if the loop falls behind, and counts them.
+Both yield mic frames (`pcm.FRAME_MS`) of 24 kHz PCM16 with the moment each was captured (for
+the latency benchmark). The sound-card callback only copies the block and hands it to the event
+loop; a bounded queue drops the oldest blocks if the loop falls behind, and counts them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tutor_cli.audio.pcm import FRAME_MS, FRAME_SAMPLES, ToProtocol, to_mono
 from tutor_cli.errors import BadInput
 from tutor_cli.realtime.events import RATE
 
-Frame = tuple[bytes, float]  # 20 ms of 24 kHz PCM16, and when it was captured (perf_counter)
+Frame = tuple[bytes, float]  # a mic frame of 24 kHz PCM16, and when it was captured (perf_counter)
 
 
 class SoundCardMic:
@@ -123,7 +123,7 @@ class WavMic:
         self.finished.set()
         silence = bytes(FRAME_SAMPLES * 2)
         # From the end of the file (in real time, where its last frame was due), a frame per
-        # 20 ms of the clock.
+        # frame's length of the clock.
         if self.realtime:
             started += len(self.frames_data) * FRAME_MS / 1000
         else:

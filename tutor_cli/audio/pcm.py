@@ -9,8 +9,15 @@ import soxr
 
 from tutor_cli.realtime.events import RATE
 
-FRAME_MS = 20
+# A mic frame, one append: the top of the 20-40 ms the API's server VAD is responsive with.
+# Twice the sound card's 20 ms block, so an idle call handles half the events (each costs the
+# client and an in-process engine a JSON text, a log line and a turn check), for at most 20 ms
+# more before the server hears speech.
+FRAME_MS = 40
 FRAME_SAMPLES = RATE * FRAME_MS // 1000
+# What the speaker plays at a time: small, so the tutor's voice starts and stops promptly.
+BLOCK_MS = 20
+BLOCK_SAMPLES = RATE * BLOCK_MS // 1000
 SILENCE_DBFS = -100.0
 
 
@@ -20,7 +27,7 @@ def _db(value: float) -> float:
 
 class FrameLevel:
     """The loudest level over a run of mic frames, for a meter that redraws a few times a
-    second. Frames are only collected as they come (50 a second) and measured together when
+    second. Frames are only collected as they come (25 a second) and measured together when
     the meter asks: one pass over the run instead of one per frame."""
 
     def __init__(self) -> None:
@@ -73,7 +80,7 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 
 
 class ToProtocol:
-    """Streams any-rate mono int16 audio to 24 kHz PCM16, cut into 20 ms frames.
+    """Streams any-rate mono int16 audio to 24 kHz PCM16, cut into mic frames (`FRAME_MS`).
 
     One soxr stream per source, so chunk boundaries never click; whole frames come out, the
     remainder waits for the next chunk.
@@ -86,7 +93,7 @@ class ToProtocol:
         self._pending = np.zeros(0, dtype=np.int16)
 
     def frames(self, samples: np.ndarray, last: bool = False) -> list[bytes]:
-        """The 20 ms frames now complete (with `last`, the rest padded with silence)."""
+        """The frames now complete (with `last`, the rest padded with silence)."""
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples.astype(np.int16), last=last)
         pending = np.concatenate([self._pending, samples.astype(np.int16)])

@@ -11,10 +11,10 @@ from typing import Any
 
 from tutor_cli.audio.devices import AudioUnavailable, Device, open_stream
 from tutor_cli.audio.jitter_buffer import JitterBuffer
-from tutor_cli.audio.pcm import FRAME_SAMPLES
+from tutor_cli.audio.pcm import BLOCK_SAMPLES
 from tutor_cli.realtime.events import RATE
 
-BLOCK_S = FRAME_SAMPLES / RATE
+BLOCK_S = BLOCK_SAMPLES / RATE
 
 
 class SoundCardSpeaker:
@@ -103,7 +103,7 @@ class WavSpeaker:
         """Read every block due by now; wake the clock if it sleeps (audio is coming)."""
         due = int((time.monotonic() - self._started) / BLOCK_S) + 1
         while self.blocks < due:
-            block = self.buffer.read(FRAME_SAMPLES)
+            block = self.buffer.read(BLOCK_SAMPLES)
             self.blocks += 1
             if self._wav is None:
                 continue  # played out to nobody

@@ -23,7 +23,7 @@ from tutor_cli.realtime.conversation import Conversation
 if TYPE_CHECKING:
     from tutor_cli.audio.voice import Voice
 
-MIC_LEVEL_FRAMES = 10  # the meter gets the loudest of this many 20 ms frames
+MIC_LEVEL_FRAMES = 5  # the meter gets the loudest of this many 40 ms frames (5 a second)
 
 
 class Microphone:
