@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from tests.clock import FakeClock
-from tests.tui.helpers import OFFLINE, drawn, taxi
+from tests.tui.helpers import OFFLINE, drawn, taxi, until
 from tutor_cli.lesson.updates import (
     AudioMode,
     ConnectionState,
@@ -46,8 +46,7 @@ def test_model_and_tool_text_is_shown_literally() -> None:
             view = app.call_screen.query_one(Transcript)
             app.show(TutorDelta("item_1", HOSTILE[:6]))
             app.show(TutorDelta("item_1", HOSTILE[6:]))
-            await pilot.pause(0.1)
-            assert SHOWN in drawn(view)  # while streaming
+            await until(pilot, lambda: SHOWN in drawn(view), "the deltas, while streaming")
             app.show(TutorFinal("item_1", HOSTILE))
             app.show(LearnerTurn(None, HOSTILE, "typed"))
             app.show(Notice(HOSTILE, "warning"))
@@ -57,7 +56,12 @@ def test_model_and_tool_text_is_shown_literally() -> None:
             app.show(ConnectionState("failed", HOSTILE))
             app.record("server", {"type": "response.output_text.done", "text": HOSTILE})
             app.record("local", HOSTILE)
-            await pilot.pause(0.2)
+            lines = app.call_screen.query_one("#event-lines")
+            await until(
+                pilot,
+                lambda: drawn(view).count(SHOWN) == 5 and f"· frame {SHOWN}" in drawn(lines),
+                "every line drawn",
+            )
 
             text = drawn(view)
             assert text.count(SHOWN) == 5, text
@@ -72,7 +76,7 @@ def test_model_and_tool_text_is_shown_literally() -> None:
             styles = {segment.style for segment in segments if "[bold red]x" in segment.text}
             assert styles and all(style is None or not style.bold for style in styles)
 
-            log = drawn(app.call_screen.query_one("#event-lines"))
+            log = drawn(lines)
             assert "← response.output_text.done [bold …" in log  # cut at the width
             assert f"· frame {SHOWN}" in log
             banner = drawn(app.call_screen.query_one("#alert-banner"))
