@@ -5,7 +5,8 @@ success, 1 the session failed, 2 bad input, always one line, never a traceback.
 Slow imports (textual, sounddevice, websockets, pydantic, numpy) happen inside the commands
 that need them, so `tutor list` starts fast. The command modules keep their annotations as
 objects (no `from __future__ import annotations`): Typer reads every command's signature at each
-start, and string annotations cost it a compile and an eval each, 8x the time of the rest.
+start, and string annotations cost it a compile and an eval each: 17 ms to build the commands
+instead of 5.
 """
 
 from __future__ import annotations
