@@ -6,9 +6,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from tutor_cli.datatypes import datatype
-from tutor_cli.errors import BadInput
 
 if TYPE_CHECKING:
+    from tutor_cli.realtime.connection import SocketOpener
     from tutor_cli.realtime.endpoint import Endpoint
 
 
@@ -73,23 +73,22 @@ async def _engine(engine: str) -> Finding:
     endpoint = resolve_endpoint(engine, model=None, scenario="a1_taxi_bogota", env=os.environ)
     if endpoint is not None:
         return await _reach(endpoint, connect_timeout=10)
-    from tutor_cli.engine.server import OfflineEngine
+    # The engine as a call runs it: in this process, joined in memory.
+    from tutor_cli.engine.in_process import InProcessEngine
 
-    try:
-        async with OfflineEngine(port=0) as offline:
-            url = f"{offline.url}?model=offline"
-            return await _reach(Endpoint("offline", url, "offline"), connect_timeout=5)
-    except BadInput as exc:
-        return Finding("engine", False, str(exc), "free a loopback port")
+    built_in = InProcessEngine(None, model="offline")
+    return await _reach(Endpoint("offline", "", "offline"), connect_timeout=5, opener=built_in)
 
 
-async def _reach(endpoint: Endpoint, connect_timeout: float) -> Finding:
-    """Open a socket, wait for session.created, close."""
+async def _reach(
+    endpoint: Endpoint, connect_timeout: float, opener: SocketOpener | None = None
+) -> Finding:
+    """Open a socket (or the built-in engine's session), wait for session.created, close."""
     import asyncio
 
     from tutor_cli.realtime.connection import Connection, ConnectionFailed
 
-    connection = Connection(endpoint, None, connect_timeout=connect_timeout)
+    connection = Connection(endpoint, None, connect_timeout=connect_timeout, opener=opener)
     got: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def on_open(_reconnect: bool) -> None:
@@ -100,7 +99,7 @@ async def _reach(endpoint: Endpoint, connect_timeout: float) -> Finding:
             got.set_result(str(event.get("type")))
         await connection.close()
 
-    name = endpoint.describe()
+    name = connection.opener.describe()
     try:
         await asyncio.wait_for(connection.run(on_open, on_event, lambda _state: None), 15)
     except (ConnectionFailed, TimeoutError) as exc:
