@@ -184,6 +184,29 @@ def test_ending_during_the_quiz_skips_the_rest() -> None:
     assert asyncio.run(main()).return_code == 0
 
 
+def test_a_line_typed_over_the_quiz_result_is_kept_for_the_tutor() -> None:
+    """Typing on after the last answer lands in the quiz box, whose Enter sends the result:
+    the line is not lost, it waits in the call's text box."""
+
+    async def main() -> None:
+        app = CallApp(taxi(), OFFLINE)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
+            await pilot.press(*"quiz", "enter")
+            await until(pilot, lambda: isinstance(app.screen, QuizScreen), "the quiz")
+            quiz = app.screen
+            assert isinstance(quiz, QuizScreen)
+            for _ in quiz.quiz.questions:
+                await pilot.press("a", "enter")
+            assert quiz.done
+            await pilot.press(*"Cuanto cuesta", "enter")
+            await until(pilot, lambda: not isinstance(app.screen, QuizScreen), "the quiz closed")
+            assert app.call_screen.query_one(SayInput).value == "Cuanto cuesta"
+            await app.close_call()
+
+    asyncio.run(main())
+
+
 def test_an_unreachable_engine_is_shown_and_exits_1() -> None:
     settings = CallSettings(engine="ws://127.0.0.1:9/v1/realtime", text_only=True)
 

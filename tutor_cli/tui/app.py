@@ -25,6 +25,7 @@ from tutor_cli.tools.quiz import Quiz
 from tutor_cli.tui.call_screen import CallScreen, Clock
 from tutor_cli.tui.quiz import QuizScreen
 from tutor_cli.tui.replay_screen import ReplayScreen
+from tutor_cli.tui.say_input import SayInput
 from tutor_cli.tui.screens import SummaryScreen
 from tutor_cli.tui.status import clock_text
 from tutor_cli.tui.terminal import driver_class
@@ -93,6 +94,8 @@ class CallApp(App[int]):
             return await done
         finally:
             self.call_screen.quiz_screen = None
+            if screen.typed_after:  # for the tutor, not the quiz: it waits in the text box
+                self.call_screen.query_one(SayInput).value = screen.typed_after
 
     # --- keys ------------------------------------------------------------------------------------
 

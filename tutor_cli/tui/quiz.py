@@ -32,6 +32,7 @@ class QuizScreen(ModalScreen[list[str]]):
         self.quiz = quiz
         self.answers: list[str] = []
         self.correct = 0
+        self.typed_after = ""  # a line typed over the result, meant for the tutor: kept
         self._results = Text()
 
     def compose(self) -> ComposeResult:
@@ -83,6 +84,7 @@ class QuizScreen(ModalScreen[list[str]]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.done:
+            self.typed_after = event.value.strip()
             self.dismiss(list(self.answers))
             return
         number = len(self.answers) + 1
