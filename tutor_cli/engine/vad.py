@@ -137,7 +137,7 @@ class TurnDetector:
         self._pending = pending[count * _FRAME_SAMPLES :].copy()
         if not count:
             return []
-        # A call feeds a frame at a time, 50 a second for as long as it lasts: the frames are
+        # A call feeds two frames at a time, 25 times a second for as long as it lasts: they are
         # judged with bare ufuncs (np.mean and np.clip add microseconds of Python each) and
         # their results turned into Python values once, for the loop.
         frames = pending[: count * _FRAME_SAMPLES].reshape(count, _FRAME_SAMPLES)

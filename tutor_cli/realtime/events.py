@@ -55,7 +55,7 @@ def session_update(session: dict[str, Any]) -> Event:
 
 def base64_size(data: str) -> int:
     """The number of bytes a base64 text decodes to, counted without decoding it: mic frames
-    pass by 50 a second, and only their size is wanted."""
+    pass by 25 a second, and only their size is wanted."""
     return len(data) * 3 // 4 - data.endswith("=") - data.endswith("==")
 
 

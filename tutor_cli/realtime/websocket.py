@@ -42,7 +42,7 @@ class WebSocketOpener:
                     url,
                     additional_headers=self.endpoint.headers,
                     max_size=MAX_FRAME_BYTES,
-                    # No permessage-deflate: most frames are base64 PCM (50 mic frames a
+                    # No permessage-deflate: most frames are base64 PCM (25 mic frames a
                     # second up, the tutor's voice down), which barely compresses, and
                     # compressing and inflating each one costs CPU on both ends for every
                     # second of the call.

@@ -38,7 +38,7 @@ class Redactor:
 
     def frame(self, direction: str, event: Any) -> Any:
         """A frame of either direction, redacted; the microphone's own appends pass as they
-        are: PCM of ours, 50 a second, with no text in them to copy."""
+        are: PCM of ours, 25 a second, with no text in them to copy."""
         if (
             direction == "client"
             and isinstance(event, dict)
