@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.audio.test_voice_calls import speech_wav
 from tests.tui.helpers import OFFLINE, drawn, taxi, until
@@ -31,6 +32,15 @@ def transcript(app: CallApp) -> str:
 
 def events(app: CallApp) -> str:
     return app.call_screen.query_one("#event-lines").plain()  # type: ignore[attr-defined]
+
+
+async def asked_for_a_quiz(app: CallApp, pilot: Pilot[None], line: str) -> QuizScreen:
+    """After the opening, the learner types `line`: the quiz window it brings up."""
+    await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
+    await pilot.press(*line, "enter")
+    await until(pilot, lambda: isinstance(app.screen, QuizScreen), "the quiz")
+    assert isinstance(app.screen, QuizScreen)
+    return app.screen
 
 
 def test_opening_then_a_typed_turn_and_its_reply() -> None:
@@ -99,11 +109,7 @@ def test_quiz_modal_round_trip() -> None:
     async def main() -> None:
         app = CallApp(taxi(), OFFLINE)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
-            await pilot.press(*"can we do a quiz?", "enter")
-            await until(pilot, lambda: isinstance(app.screen, QuizScreen), "the quiz")
-            quiz = app.screen
-            assert isinstance(quiz, QuizScreen)
+            quiz = await asked_for_a_quiz(app, pilot, "can we do a quiz?")
             first, second = quiz.quiz.questions[:2]
             assert first.choices and second.choices
             right = LETTERS[first.choices.index(first.answer)]
@@ -171,9 +177,7 @@ def test_ending_during_the_quiz_skips_the_rest() -> None:
     async def main() -> CallApp:
         app = CallApp(taxi(), OFFLINE)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
-            await pilot.press(*"quiz please", "enter")
-            await until(pilot, lambda: isinstance(app.screen, QuizScreen), "the quiz")
+            await asked_for_a_quiz(app, pilot, "quiz please")
             await pilot.press("ctrl+q")
             await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
             assert app.call.summary.quiz is not None
@@ -191,11 +195,7 @@ def test_a_line_typed_over_the_quiz_result_is_kept_for_the_tutor() -> None:
     async def main() -> None:
         app = CallApp(taxi(), OFFLINE)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: "Súbase" in transcript(app), "the opening")
-            await pilot.press(*"quiz", "enter")
-            await until(pilot, lambda: isinstance(app.screen, QuizScreen), "the quiz")
-            quiz = app.screen
-            assert isinstance(quiz, QuizScreen)
+            quiz = await asked_for_a_quiz(app, pilot, "quiz")
             for _ in quiz.quiz.questions:
                 await pilot.press("a", "enter")
             assert quiz.done
