@@ -29,7 +29,6 @@ T = TypeVar("T")
 class _Plan(NamedTuple):
     """What the shared methods need to know of one datatype."""
 
-    fields: tuple[dataclasses.Field[Any], ...]
     shown: tuple[str, ...]  # in the repr
     compared: tuple[str, ...]  # in ==, and in the hash of a frozen one
 
@@ -37,7 +36,6 @@ class _Plan(NamedTuple):
 def _plan(cls: type) -> _Plan:
     fields = dataclasses.fields(cls)
     return _Plan(
-        fields=fields,
         shown=tuple(f.name for f in fields if f.repr),
         compared=tuple(f.name for f in fields if f.compare),
     )
@@ -60,6 +58,7 @@ def _compiled_init(cls: type) -> Callable[..., None]:
     positional: list[str] = []
     keywords: list[str] = []
     body: list[str] = []
+    annotations: dict[str, Any] = {}
     for number, field in enumerate(dataclasses.fields(cls)):
         default, value = f"__default{number}", field.name
         if field.default is not MISSING:
@@ -75,6 +74,7 @@ def _compiled_init(cls: type) -> Callable[..., None]:
             value = f"{default}()" if field.default_factory is not MISSING else default
         else:
             (keywords if field.kw_only else positional).append(parameter)
+            annotations[field.name] = field.type
         body.append(f"    __set(__self, {field.name!r}, {value})")
     if hasattr(cls, "__post_init__"):
         body.append("    __self.__post_init__()")
@@ -83,8 +83,7 @@ def _compiled_init(cls: type) -> Callable[..., None]:
     exec(source, namespace)  # our own source, made from the field names
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__annotations__ = {f.name: f.type for f in dataclasses.fields(cls) if f.init}
-    init.__annotations__["return"] = None
+    init.__annotations__ = {**annotations, "return": None}
     return init
 
 
